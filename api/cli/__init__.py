@@ -1,0 +1,57 @@
+"""The ``edgeperf`` command line.
+
+One typer app; each command group lives in its own module of this package and is mounted here.
+Library errors (:class:`hwmodels.errors.EdgePerfError`) become a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from hwmodels.errors import EdgePerfError
+
+app = typer.Typer(
+    name="edgeperf",
+    help="Predict latency, energy and memory of TFLite models on edge hardware.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+EXIT_USER_ERROR = 2
+
+
+def _mount() -> None:
+    # Imported here so `edgeperf --help` does not pay for torch/tensorflow imports of every group.
+    from api.cli import inspect as inspect_cmd
+    from api.cli import serve as serve_cmd
+
+    app.command("inspect")(inspect_cmd.inspect)
+    app.command("serve")(serve_cmd.serve)
+
+
+def main() -> None:
+    """Console entry point: run the app, turning project errors into exit code 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _mount()
+    try:
+        app(standalone_mode=False)
+    except EdgePerfError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+        sys.exit(code or 0)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
