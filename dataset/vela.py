@@ -1,0 +1,214 @@
+"""Ethos-U labels from Arm's Vela compiler performance estimate (``ethos-u-vela`` 5.2).
+
+Vela is run as its own CLI in a subprocess (a crash or hang costs one model, not the build) with
+an explicit accelerator, system config and memory mode; its summary CSV gives ``inference_time``,
+SRAM and off-chip memory used, traffic per memory and cycles. Energy is hwmodels' Ethos-U model
+over those counters. A model with operators that fall back to the CPU gets no label: Vela's time
+would cover only the NPU part.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from dataset.errors import VelaError
+from dataset.targets import EthosUConfig
+
+log = logging.getLogger(__name__)
+
+VELA_CONFIG_FILE = "Arm/vela.ini"  # shipped inside the ethos-u-vela wheel
+# Graph-boundary conversions Vela leaves to the CPU without that changing the NPU estimate much.
+_BOUNDARY_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
+_CPU_OPS_RE = re.compile(r"CPU operators = (\d+)")
+_NPU_OPS_RE = re.compile(r"NPU operators = (\d+)")
+_CPU_OP_TYPE_RE = re.compile(r"Warning \(supported operators\) operator: (\w+)")
+
+
+@dataclass(frozen=True, slots=True)
+class VelaReport:
+    """What Vela says about one model on one Ethos-U configuration.
+
+    Attributes:
+        inference_time_s: Vela's estimated time of one inference.
+        cycles_total: NPU cycles of one inference.
+        core_clock_hz: Clock of the system config.
+        sram_used_kb: SRAM used (arena and cached weights), KiB.
+        offchip_used_kb: Off-chip flash plus DRAM used, KiB.
+        sram_bytes: Bytes moved to and from SRAM per inference.
+        offchip_bytes: Bytes moved to and from off-chip flash and DRAM per inference.
+        macs: Vela's MAC count of the network.
+        cpu_ops: Operators Vela leaves to the CPU.
+        npu_ops: Operators Vela places on the NPU.
+        cpu_op_types: Types of the operators left to the CPU.
+        csv: Vela's summary CSV row, as numbers where they are numbers.
+    """
+
+    inference_time_s: float
+    cycles_total: int
+    core_clock_hz: float
+    sram_used_kb: float
+    offchip_used_kb: float
+    sram_bytes: int
+    offchip_bytes: int
+    macs: int
+    cpu_ops: int
+    npu_ops: int
+    cpu_op_types: tuple[str, ...]
+    csv: dict[str, float | str]
+
+
+def _number(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def run_vela(tflite_path: str | Path, config: EthosUConfig, *, timeout_s: float = 600.0) -> VelaReport:
+    """Compile ``tflite_path`` with Vela for ``config`` and read back its performance summary.
+
+    Raises:
+        VelaError: Vela exited with an error, timed out, or wrote no readable summary.
+    """
+    tflite_path = Path(tflite_path)
+    if not tflite_path.is_file():
+        raise VelaError(f"cannot run Vela on {str(tflite_path)!r}: expected an existing .tflite")
+    with tempfile.TemporaryDirectory(prefix="vela-") as out_dir:
+        cmd = [
+            sys.executable, "-m", "ethosu.vela", str(tflite_path),
+            "--accelerator-config", config.accelerator,
+            "--config", VELA_CONFIG_FILE,
+            "--system-config", config.system_config,
+            "--memory-mode", config.memory_mode,
+            "--output-dir", out_dir,
+        ]  # fmt: skip
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            raise VelaError(
+                f"Vela ran more than {timeout_s:.0f} s on {tflite_path.name} for "
+                f"{config.accelerator}; expected it to finish"
+            ) from exc
+        if proc.returncode != 0:
+            tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+            raise VelaError(
+                f"Vela refused {tflite_path.name} for {config.accelerator} "
+                f"(exit {proc.returncode}): {tail or 'no output'}"
+            )
+        summaries = list(Path(out_dir).glob("*_summary_*.csv"))
+        if len(summaries) != 1:
+            raise VelaError(
+                f"Vela wrote {len(summaries)} summary CSVs for {tflite_path.name}; expected one"
+            )
+        with summaries[0].open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    if len(rows) != 1:
+        raise VelaError(f"Vela's summary for {tflite_path.name} has {len(rows)} rows; expected 1")
+    row = {k: _number(v) for k, v in rows[0].items()}
+    cpu_ops = _CPU_OPS_RE.search(proc.stdout)
+    npu_ops = _NPU_OPS_RE.search(proc.stdout)
+    if cpu_ops is None or npu_ops is None:
+        raise VelaError(
+            f"Vela's output for {tflite_path.name} has no operator counts; expected "
+            "'CPU operators = N' and 'NPU operators = N'"
+        )
+    try:
+        return VelaReport(
+            inference_time_s=float(row["inference_time"]),
+            cycles_total=int(row["cycles_total"]),
+            core_clock_hz=float(row["core_clock"]),
+            sram_used_kb=float(row["sram_memory_used"]),
+            offchip_used_kb=float(row["off_chip_flash_memory_used"]) + float(row["dram_memory_used"]),
+            sram_bytes=int(row["sram_total_bytes"]),
+            offchip_bytes=int(row["off_chip_flash_total_bytes"]) + int(row["dram_total_bytes"]),
+            macs=int(row["nn_macs"]),
+            cpu_ops=int(cpu_ops.group(1)),
+            npu_ops=int(npu_ops.group(1)),
+            cpu_op_types=tuple(sorted(set(_CPU_OP_TYPE_RE.findall(proc.stdout)))),
+            csv=row,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise VelaError(
+            f"Vela's summary for {tflite_path.name} lacks or garbles {exc}; expected Vela 5.2 "
+            "summary columns"
+        ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class EthosULabel:
+    """An Ethos-U label: numbers, or nulls and the reason. Times in ms, sizes in KiB, energy mJ."""
+
+    latency_ms: float | None
+    energy_mj: float | None
+    memory_kb: float | None
+    storage_kb: float | None
+    null_reason: str | None
+    extra: dict
+
+
+def label_ethosu(tflite_path: str | Path, precision: str, config: EthosUConfig) -> EthosULabel:
+    """Vela's estimate for one model as a label; a float model or a refused one gets nulls.
+
+    ``memory_kb`` is Vela's SRAM used; ``storage_kb`` its off-chip memory used (flash for the
+    U55's Shared_Sram mode, DRAM holding weights and spilled arena for the U65/U85 modes).
+    """
+    if precision != "int8":
+        return EthosULabel(
+            None, None, None, None,
+            f"Ethos-U runs int8 models only; got a {precision} model",
+            {},
+        )  # fmt: skip
+    try:
+        report = run_vela(tflite_path, config)
+    except VelaError as exc:
+        log.info("no %s label for %s: %s", config.accelerator, tflite_path, exc)
+        return EthosULabel(None, None, None, None, str(exc), {})
+    extra = {
+        "cycles_total": report.cycles_total,
+        "core_clock_hz": report.core_clock_hz,
+        "sram_bytes": report.sram_bytes,
+        "offchip_bytes": report.offchip_bytes,
+        "offchip_kind": config.offchip_kind,
+        "macs": report.macs,
+        "cpu_ops": report.cpu_ops,
+        "npu_ops": report.npu_ops,
+        "system_config": config.system_config,
+        "memory_mode": config.memory_mode,
+        "vela_csv": {k: v for k, v in report.csv.items() if isinstance(v, float)},
+    }
+    on_cpu = set(report.cpu_op_types) - _BOUNDARY_OPS
+    if on_cpu or (report.cpu_ops and not report.cpu_op_types):
+        return EthosULabel(
+            None, None, None, None,
+            f"{report.cpu_ops} of {report.cpu_ops + report.npu_ops} operators fall back to the "
+            f"CPU ({', '.join(sorted(on_cpu)) or 'unnamed'}); Vela estimates only the NPU part",
+            extra,
+        )  # fmt: skip
+    from hwmodels.ethosu import EthosUCounters, energy
+
+    breakdown = energy(
+        EthosUCounters(
+            accelerator=config.accelerator,
+            macs=report.macs,
+            sram_bytes=report.sram_bytes,
+            offchip_bytes=report.offchip_bytes,
+            offchip_kind=config.offchip_kind,
+            cycles=report.cycles_total,
+            clock_hz=report.core_clock_hz,
+        )
+    )
+    return EthosULabel(
+        latency_ms=report.inference_time_s * 1e3,
+        energy_mj=breakdown.total_mj,
+        memory_kb=report.sram_used_kb,
+        storage_kb=report.offchip_used_kb,
+        null_reason=None,
+        extra=extra,
+    )
