@@ -1,5 +1,13 @@
 """Analytic hardware models: number formats, MAC units, accelerators. Knows nothing of TFLite."""
 
+from hwmodels.accelerator import (
+    PRESETS,
+    AcceleratorConfig,
+    LayerCost,
+    ModelCost,
+    estimate,
+    get_accelerator,
+)
 from hwmodels.errors import (
     EdgePerfError,
     EstimateError,
@@ -7,11 +15,30 @@ from hwmodels.errors import (
     UnknownFormatError,
     UnknownNodeError,
 )
+from hwmodels.ethosu import EnergyBreakdown, EthosUCounters, energy
+from hwmodels.formats import FORMATS, NumberFormat, get_format
+from hwmodels.mac import MacUnit, mac_unit
+from hwmodels.nodes import get_node
 
 __all__ = [
+    "FORMATS",
+    "PRESETS",
+    "AcceleratorConfig",
     "EdgePerfError",
+    "EnergyBreakdown",
     "EstimateError",
+    "EthosUCounters",
+    "LayerCost",
+    "MacUnit",
+    "ModelCost",
+    "NumberFormat",
     "UnknownAcceleratorError",
     "UnknownFormatError",
     "UnknownNodeError",
+    "energy",
+    "estimate",
+    "get_accelerator",
+    "get_format",
+    "get_node",
+    "mac_unit",
 ]

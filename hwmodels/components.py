@@ -1,0 +1,309 @@
+"""Gate-count formulas for the datapath blocks of a multiply-accumulate unit.
+
+Each function returns a :class:`Component`: how many standard cells of each type the block needs,
+so its size in gate equivalents (GE, 2-input NAND areas, weights from ``data/cells.csv``) follows.
+Formulas are the textbook ones (Weste & Harris, *CMOS VLSI Design* 4e ch. 11; Parhami, *Computer
+Arithmetic* 2e), cited per function; they count logic, not wiring, buffering or timing closure.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from math import ceil, log2
+
+from hwmodels.errors import EstimateError
+
+
+class Role(StrEnum):
+    """What a block does; it decides the block's switching activity (``data/activity.csv``)."""
+
+    ADDER = "adder"  # carry-propagate adders and incrementers
+    MULTIPLIER = "multiplier"  # partial-product generation and reduction trees (glitch-prone)
+    SHIFTER = "shifter"  # barrel shifters and swap multiplexers
+    CONTROL = "control"  # leading-zero counting, sticky/round decisions, exponent logic
+    REGISTER = "register"  # flip-flops (clocked every cycle)
+
+
+@cache
+def cell_ge() -> Mapping[str, float]:
+    """Gate equivalents of each standard cell: its area over the area of a NAND2 (loaded once)."""
+    text = resources.files("hwmodels.data").joinpath("cells.csv").read_text()
+    rows = {r["cell"]: float(r["area_um2_45nm"]) for r in csv.DictReader(text.splitlines())}
+    return {cell: area / rows["nand2"] for cell, area in rows.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One datapath block.
+
+    Attributes:
+        name: What it is (``"dadda multiplier 8x8"``).
+        role: Its role, which sets its switching activity.
+        cells: Standard-cell counts (``{"fa": 35, "ha": 7, "and2": 64}``).
+        formula: The count in symbols, for reports and docs.
+        source: Where the formula comes from.
+    """
+
+    name: str
+    role: Role
+    cells: Mapping[str, float] = field(default_factory=dict)
+    formula: str = ""
+    source: str = ""
+
+    @property
+    def gates(self) -> float:
+        """Size in gate equivalents (NAND2 areas)."""
+        ge = cell_ge()
+        return sum(n * ge[c] for c, n in self.cells.items())
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "role": str(self.role),
+            "gates": round(self.gates, 1),
+            "cells": dict(self.cells),
+            "formula": self.formula,
+            "source": self.source,
+        }
+
+
+_WH = "Weste & Harris, CMOS VLSI Design 4e, sec. 11.2 (adders)"
+_PARHAMI = "Parhami, Computer Arithmetic 2e"
+
+
+def _check_width(what: str, n: int) -> None:
+    if n < 1:
+        raise EstimateError(f"{what} needs a width of at least 1 bit, got {n}")
+
+
+def _clog2(n: int) -> int:
+    return max(1, ceil(log2(n))) if n > 1 else 0
+
+
+def half_adder() -> Component:
+    """Half adder: XOR for the sum, AND for the carry (one HA cell)."""
+    return Component("half adder", Role.ADDER, {"ha": 1}, "1 HA = XOR2 + AND2", _WH)
+
+
+def full_adder() -> Component:
+    """Full adder: 2 XOR + 2 AND + 1 OR, about 5 gates (one FA cell)."""
+    return Component("full adder", Role.ADDER, {"fa": 1}, "1 FA = 2 XOR2 + 2 AND2 + OR2", _WH)
+
+
+def ripple_adder(n: int, role: Role = Role.ADDER) -> Component:
+    """n-bit ripple-carry adder: a chain of n full adders (with carry-in)."""
+    _check_width("ripple adder", n)
+    return Component(f"ripple adder {n}b", role, {"fa": n}, f"n FA, n={n}", _WH)
+
+
+def incrementer(n: int, role: Role = Role.ADDER) -> Component:
+    """n-bit incrementer (add 0 or 1): a chain of n half adders."""
+    _check_width("incrementer", n)
+    return Component(f"incrementer {n}b", role, {"ha": n}, f"n HA, n={n}", _WH)
+
+
+def prefix_adder(n: int, style: str = "kogge-stone") -> Component:
+    """n-bit parallel-prefix adder.
+
+    Generate/propagate per bit (AND2 + XOR2), a prefix tree of black cells (AOI21 + AND2) and a
+    sum XOR per bit. Kogge-Stone has ``n*log2(n) - n + 1`` cells, Sklansky ``(n/2)*log2(n)``
+    (Harris, "A taxonomy of parallel prefix networks", Asilomar 2003).
+    """
+    _check_width("prefix adder", n)
+    levels = _clog2(n)
+    trees = {"kogge-stone": n * levels - n + 1, "sklansky": (n // 2) * levels}
+    if style not in trees:
+        raise EstimateError(f"unknown prefix-adder style {style!r}; expected one of {list(trees)}")
+    black = max(trees[style], 0)
+    return Component(
+        f"{style} adder {n}b",
+        Role.ADDER,
+        {"and2": n + black, "xor2": 2 * n, "aoi21": black},
+        f"pg: n(AND2+XOR2); tree: {black} x (AOI21+AND2); sum: n XOR2, n={n}",
+        "Harris, A taxonomy of parallel prefix networks, Asilomar 2003",
+    )
+
+
+def array_multiplier(n: int, m: int | None = None) -> Component:
+    """n x m array multiplier: n*m AND partial products and n(m-1) full adders in rows."""
+    m = n if m is None else m
+    _check_width("multiplier", min(n, m))
+    return Component(
+        f"array multiplier {n}x{m}",
+        Role.MULTIPLIER,
+        {"and2": n * m, "fa": n * (m - 1)},
+        f"n*m AND2 + n(m-1) FA, n={n}, m={m}",
+        _PARHAMI + ", sec. 11.1 (array multipliers)",
+    )
+
+
+def _reduce_columns(heights: list[int], style: str) -> tuple[int, int]:
+    """Reduce partial-product column heights to two rows; return (full adders, half adders).
+
+    Dadda reduces each stage only to the next height in 2, 3, 4, 6, 9, 13, ... (d_{j+1} =
+    floor(1.5 d_j)); Wallace puts a full adder on every group of three bits and a half adder on a
+    leftover pair at every stage. Carries land in the next column of the next stage.
+    """
+    fas = has = 0
+    limits = [2]
+    while limits[-1] < max(heights):
+        limits.append(limits[-1] * 3 // 2)
+    cols = list(heights)
+    stage_targets = list(reversed(limits[:-1]))
+    while max(cols) > 2:
+        target = stage_targets.pop(0) if stage_targets else 2
+        new = [0] * (len(cols) + 1)
+        carry_in = 0
+        for i, h in enumerate(cols):
+            if style == "dadda":
+                f = hh = 0
+                while h - 2 * f - hh + carry_in > target:
+                    if h - 2 * f - hh + carry_in - target >= 2 and h - 3 * f - 2 * hh >= 3:
+                        f += 1
+                    else:
+                        hh += 1
+            else:
+                f, rest = divmod(h, 3)
+                hh = 1 if rest == 2 else 0
+            fas += f
+            has += hh
+            new[i] = h - 2 * f - hh + carry_in
+            carry_in = f + hh
+        new[len(cols)] = carry_in
+        cols = new if new[-1] else new[:-1]
+    return fas, has
+
+
+def tree_multiplier(
+    n: int, m: int | None = None, style: str = "dadda", cpa: str = "ripple"
+) -> Component:
+    """n x m Dadda or Wallace multiplier: AND partial products, a counter tree, a final CPA.
+
+    Counter counts come from reducing the column heights of the partial-product array stage by
+    stage (Dadda 1965, Wallace 1964); for n x n Dadda that is n^2 - 4n + 3 FA and n - 1 HA
+    (Townsend, Swartzlander & Abraham, SPIE 2003). The final two rows meet in a
+    ``(n + m - 2)``-bit carry-propagate adder: ``"ripple"`` or a prefix style (``"kogge-stone"``).
+    """
+    m = n if m is None else m
+    _check_width("multiplier", min(n, m))
+    if style not in ("dadda", "wallace"):
+        raise EstimateError(f"unknown multiplier style {style!r}; expected 'dadda' or 'wallace'")
+    heights = [min(i + 1, n, m, n + m - 1 - i) for i in range(n + m - 1)]
+    fas, has = _reduce_columns(heights, style)
+    cpa_bits = max(n + m - 2, 1) if min(n, m) > 1 else 0
+    cells: dict[str, float] = {"and2": n * m, "fa": fas, "ha": has}
+    if cpa_bits:
+        adder = ripple_adder(cpa_bits) if cpa == "ripple" else prefix_adder(cpa_bits, cpa)
+        for cell, count in adder.cells.items():
+            cells[cell] = cells.get(cell, 0) + count
+    return Component(
+        f"{style} multiplier {n}x{m}",
+        Role.MULTIPLIER,
+        cells,
+        f"n*m AND2 + {fas} FA + {has} HA (tree) + {cpa_bits}-bit {cpa} CPA",
+        "Dadda 1965 / Wallace 1964; counts per Townsend et al., SPIE 5205 (2003)",
+    )
+
+
+MULTIPLIER_STYLES: tuple[str, ...] = ("array", "dadda", "wallace")
+
+
+def multiplier(
+    n: int, m: int | None = None, style: str = "dadda", cpa: str = "ripple"
+) -> Component:
+    """Any multiplier style by name: ``"array"``, ``"dadda"`` or ``"wallace"``."""
+    if style == "array":
+        return array_multiplier(n, m)
+    return tree_multiplier(n, m, style, cpa)
+
+
+def exponent_adder(e: int) -> Component:
+    """Adds two e-bit biased exponents and removes one bias: (e+1)-bit ripple adder, then a
+    constant subtraction done by an (e+2)-bit half-adder chain (constant operand)."""
+    _check_width("exponent adder", e)
+    return Component(
+        f"exponent adder {e}b",
+        Role.CONTROL,
+        {"fa": e + 1, "ha": e + 2},
+        f"(e+1) FA + (e+2) HA, e={e}",
+        _PARHAMI + ", sec. 18.3 (FP multiplication)",
+    )
+
+
+def barrel_shifter(width: int, max_shift: int, name: str = "barrel shifter") -> Component:
+    """Logarithmic shifter: ``ceil(log2(max_shift + 1))`` stages of ``width`` 2:1 multiplexers."""
+    _check_width(name, width)
+    stages = _clog2(max_shift + 1)
+    return Component(
+        f"{name} {width}b/{max_shift}",
+        Role.SHIFTER,
+        {"mux2": width * stages},
+        f"w*ceil(log2(s+1)) MUX2, w={width}, s={max_shift}",
+        _WH.replace("11.2 (adders)", "11.8 (shifters)"),
+    )
+
+
+def leading_zero_counter(n: int) -> Component:
+    """Leading-zero counter as a binary tree (Oklobdzija, IEEE TVLSI 2(1), 1994).
+
+    Level 1 encodes bit pairs (OR2 valid + INV count); each node of level k >= 2 merges two
+    halves: an OR2 for the valid flag and (k-1) MUX2 to pick the low count bits.
+    """
+    _check_width("leading-zero counter", n)
+    levels = _clog2(n)
+    or2 = inv = mux = 0
+    for k in range(1, levels + 1):
+        nodes = ceil(n / 2**k)
+        or2 += nodes
+        if k == 1:
+            inv += nodes
+        else:
+            mux += nodes * (k - 1)
+    return Component(
+        f"leading-zero counter {n}b",
+        Role.CONTROL,
+        {"or2": or2, "inv": inv, "mux2": mux},
+        f"sum_k ceil(n/2^k) (OR2 + (k-1) MUX2), n={n}",
+        "Oklobdzija, An algorithmic and novel design of a leading zero detector, TVLSI 1994",
+    )
+
+
+def sticky_or(n: int) -> Component:
+    """OR-reduction of the bits shifted out during alignment: n - 1 OR2."""
+    return Component(f"sticky OR {n}b", Role.CONTROL, {"or2": max(n - 1, 0)}, f"(n-1) OR2, n={n}",
+                     _PARHAMI + ", sec. 18.2 (rounding)")
+
+
+def rounding(n: int) -> Component:
+    """Round to nearest even of an n-bit significand: decision logic (guard AND (round OR sticky
+    OR lsb): 3 gates) and an n-bit incrementer."""
+    _check_width("rounding", n)
+    return Component(
+        f"round-to-nearest-even {n}b",
+        Role.ADDER,
+        {"ha": n, "and2": 1, "or2": 2},
+        f"n HA + AND2 + 2 OR2, n={n}",
+        _PARHAMI + ", sec. 17.5 (rounding)",
+    )
+
+
+def conditional_negate(n: int) -> Component:
+    """Two's-complement negation on demand: n XOR2 (the +1 enters as a carry-in downstream)."""
+    return Component(f"conditional negate {n}b", Role.CONTROL, {"xor2": n}, f"n XOR2, n={n}",
+                     _WH)
+
+
+def register(n: int, name: str = "register") -> Component:
+    """n-bit register: n D flip-flops."""
+    _check_width(name, n)
+    return Component(f"{name} {n}b", Role.REGISTER, {"dff": n}, f"n DFF, n={n}", _WH)
+
+
+def swap_mux(n: int) -> Component:
+    """Operand swap so the larger exponent goes first: 2n MUX2."""
+    return Component(f"swap {n}b", Role.SHIFTER, {"mux2": 2 * n}, f"2n MUX2, n={n}", _PARHAMI)
