@@ -164,3 +164,29 @@ def mac_unit(fmt: str, acc: str | None = None, node: str = "7nm", mult_style: st
         area_um2=gates * n.um2_per_ge,
         energy_pj=switched_ge(comps) * n.pj_per_ge,
     )
+
+
+def compare_formats(node: str = "7nm", baseline: str = "int8") -> list[dict[str, object]]:
+    """Every format's default MAC unit at ``node``: gates, area, energy, and ratios to
+    ``baseline`` (the table behind ``edgeperf hw formats`` and ``GET /hardware/formats``)."""
+    from hwmodels.formats import FORMATS
+
+    base = mac_unit(baseline, node=node)
+    rows = []
+    for name, f in FORMATS.items():
+        m = mac_unit(name, node=node)
+        rows.append(
+            {
+                "format": name,
+                "bits": f.bits,
+                "kind": str(f.kind),
+                "acc": m.acc,
+                "gates": round(m.gates, 1),
+                "area_um2": round(m.area_um2, 3),
+                "energy_pj": round(m.energy_pj, 5),
+                "gates_vs_" + baseline: round(m.gates / base.gates, 3),
+                "area_vs_" + baseline: round(m.area_um2 / base.area_um2, 3),
+                "energy_vs_" + baseline: round(m.energy_pj / base.energy_pj, 3),
+            }
+        )
+    return rows
