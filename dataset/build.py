@@ -121,21 +121,27 @@ class Builder:
         self.log_dir = Path(cfg.work_dir) / "logs"
         self.run_id = ""
         self.done: dict[str, int] = {}
+        self._ray: RayExecutor | None = None
 
     # --- running ---------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        """Run the configured phases; returns ``{"run_id", "done": {phase: items}, "log"}``."""
+        """Run the configured phases; returns ``{"run_ids", "done": {phase: items}, "log"}``."""
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        kind = "noise" if self.phases == ("noise",) else "build"
         args = {k: v for k, v in asdict(self.cfg).items() if k not in ("measure", "work_dir")}
         args["measure"] = asdict(self.cfg.measure)
         args["phases"] = list(self.phases)
-        self.run_id = self.store.start_run(
-            kind, machine=machine_description(), tool_versions=tool_versions(), args=args
-        )
-        log_path = self.log_dir / f"build-{self.run_id}.log"
+        # The noise pass is a run of its own, so its labels are never mistaken for first ones.
+        groups = [("build", [p for p in self.phases if p != "noise"]), ("noise", ["noise"])]
+        groups = [(kind, phases) for kind, phases in groups if set(phases) & set(self.phases)]
+        run_ids = [
+            self.store.start_run(
+                kind, machine=machine_description(), tool_versions=tool_versions(), args=args
+            )
+            for kind, _ in groups
+        ]
+        log_path = self.log_dir / f"build-{run_ids[0]}.log"
         handler = logging.FileHandler(log_path)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         pkg_log = logging.getLogger("dataset")
@@ -144,32 +150,43 @@ class Builder:
         pkg_log.setLevel(logging.INFO)
         restore = _terminate_on_sigterm()
         try:
-            log.info("run %s (%s): phases %s, config %s", self.run_id, kind, self.phases, args)
-            for phase in self.phases:
-                t0 = time.perf_counter()
-                items = getattr(self, "_phase_" + phase.replace("-", "_"))()
-                seconds = time.perf_counter() - t0
-                self.done[phase] = items
-                self.store.record_phase(self.run_id, phase, items, seconds)
-                log.info("phase %s: %d items in %.1f s", phase, items, seconds)
-            self.store.finish_run(self.run_id)
-            log.info("run %s finished", self.run_id)
+            for run_id, (kind, phases) in zip(run_ids, groups, strict=True):
+                self.run_id = run_id
+                log.info("run %s (%s): phases %s, config %s", run_id, kind, phases, args)
+                for phase in phases:
+                    t0 = time.perf_counter()
+                    items = getattr(self, "_phase_" + phase.replace("-", "_"))()
+                    seconds = time.perf_counter() - t0
+                    self.done[phase] = items
+                    self.store.record_phase(run_id, phase, items, seconds)
+                    log.info("phase %s: %d items in %.1f s", phase, items, seconds)
+                self.store.finish_run(run_id)
+                log.info("run %s finished", run_id)
         finally:
+            if self._ray is not None:
+                self._ray.shutdown()
             restore()
             pkg_log.removeHandler(handler)
             pkg_log.setLevel(old_level)
             handler.close()
             self.store.dispose()
-        return {"run_id": self.run_id, "done": dict(self.done), "log": str(log_path)}
+        return {"run_ids": run_ids, "done": dict(self.done), "log": str(log_path)}
 
     def _executor(self) -> LocalExecutor | RayExecutor:
+        """A fresh local pool per phase (gone before measuring); one Ray connection per build."""
         if self.cfg.ray_address:
-            return RayExecutor(
-                self.cfg.ray_address,
-                local_resources={device_resource(CPU_TARGET): 1},
-                num_cpus=self.cfg.workers,
-            )
+            if self._ray is None:
+                self._ray = RayExecutor(
+                    self.cfg.ray_address,
+                    local_resources={device_resource(CPU_TARGET): 1},
+                    num_cpus=self.cfg.workers,
+                )
+            return self._ray
         return LocalExecutor(self.cfg.workers)
+
+    def _release(self, executor: LocalExecutor | RayExecutor) -> None:
+        if executor is not self._ray:
+            executor.shutdown()
 
     def _bar(self, total: int, desc: str) -> tqdm:
         return tqdm(total=total, desc=desc, unit="item", disable=not self.cfg.progress)
@@ -215,7 +232,7 @@ class Builder:
                         continue
                     done += 1
         finally:
-            executor.shutdown()
+            self._release(executor)
         return done
 
     def _phase_label_static(self) -> int:
@@ -247,7 +264,7 @@ class Builder:
                         done += 1
                     bar.update()
         finally:
-            executor.shutdown()
+            self._release(executor)
         return done
 
     def _phase_measure(self) -> int:
@@ -301,7 +318,7 @@ class Builder:
                         done += 1
                         bar.update()
                 finally:
-                    executor.shutdown()
+                    self._release(executor)
             else:
                 # Sequential in this process's child: nothing else of ours runs meanwhile.
                 for g in todo:
@@ -356,7 +373,7 @@ class Builder:
 
 
 def build(cfg: BuildConfig) -> dict[str, Any]:
-    """Run a build (see :class:`BuildConfig`); returns the run id, items per phase, log path."""
+    """Run a build (see :class:`BuildConfig`); returns the run ids, items per phase, log path."""
     return Builder(cfg).run()
 
 

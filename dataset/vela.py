@@ -204,6 +204,12 @@ def label_ethosu(tflite_path: str | Path, precision: str, config: EthosUConfig) 
             clock_hz=report.core_clock_hz,
         )
     )
+    extra["energy_breakdown_mj"] = {
+        "mac_mj": breakdown.mac_mj,
+        "sram_mj": breakdown.sram_mj,
+        "offchip_mj": breakdown.offchip_mj,
+        "static_mj": breakdown.static_mj,
+    }
     return EthosULabel(
         latency_ms=report.inference_time_s * 1e3,
         energy_mj=breakdown.total_mj,

@@ -1,0 +1,266 @@
+"""The data card (``docs/dataset.md``), written from the store so no number in it is typed by hand.
+
+Counts per space and precision, label coverage per target, latency histograms (PNG), the noise
+floor, collection throughput from the runs' phase timings, and the command that rebuilds it.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from dataset.stats import dataset_stats
+from dataset.store import Architecture, Graph, Label, Run, Store
+from dataset.targets import CPU_TARGET, LABEL_TARGETS
+
+DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
+
+
+def latencies(store: Store) -> dict[tuple[str, str], list[float]]:
+    """First valued latency (ms) per graph, grouped by (target, precision)."""
+    out: dict[tuple[str, str], list[float]] = defaultdict(list)
+    seen: set[tuple[str, str]] = set()
+    with store.session() as sess:
+        rows = sess.execute(
+            select(Label.graph_id, Label.target, Graph.precision, Label.latency_ms)
+            .join(Graph, Graph.id == Label.graph_id)
+            .join(Run, Run.id == Label.run_id)
+            .where(Label.latency_ms.is_not(None), Run.kind != "noise")
+            .order_by(Label.created_at)
+        ).all()
+    for graph_id, target, precision, latency_ms in rows:
+        if (graph_id, target) not in seen:
+            seen.add((graph_id, target))
+            out[(target, precision)].append(latency_ms)
+    return out
+
+
+def throughput(store: Store) -> dict[str, Any]:
+    """Architectures per hour of the build runs, overall and per phase (from their timings)."""
+    seconds: dict[str, float] = defaultdict(float)
+    items: dict[str, int] = defaultdict(int)
+    with store.session() as sess:
+        for (phases,) in sess.execute(select(Run.phases).where(Run.kind == "build")):
+            for phase, tally in (phases or {}).items():
+                seconds[phase] += tally["seconds"]
+                items[phase] += tally["items"]
+        n_arch = len(set(sess.scalars(select(Graph.arch_id))))
+    total_s = sum(seconds.values())
+    return {
+        "architectures": n_arch,
+        "seconds": round(total_s, 1),
+        "architectures_per_hour": round(3600 * n_arch / total_s, 1) if total_s else None,
+        "phases": {
+            p: {"items": items[p], "seconds": round(seconds[p], 1),
+                "items_per_hour": round(3600 * items[p] / seconds[p], 1) if seconds[p] else None}
+            for p in sorted(seconds)
+        },  # fmt: skip
+    }
+
+
+def rebuild_command(store: Store) -> str:
+    """The ``edgeperf dataset build`` command of the largest build run in the store."""
+    with store.session() as sess:
+        runs = sess.scalars(select(Run).where(Run.kind == "build")).all()
+    if not runs:
+        return "edgeperf dataset build --spaces all --n N --workers W"
+    args = max(runs, key=lambda r: (r.args or {}).get("n", 0)).args
+    cmd = [
+        "edgeperf", "dataset", "build",
+        "--spaces", ",".join(args.get("spaces", ["all"])),
+        "--n", str(args.get("n")),
+        "--workers", str(args.get("workers")),
+        "--seed", str(args.get("seed")),
+        "--anchors", str(args.get("anchors")),
+    ]  # fmt: skip
+    return shlex.join(cmd) + " && " + shlex.join(
+        ["edgeperf", "dataset", "build", "--phase", "noise", "--noise-n", str(args.get("noise_n"))]
+    )
+
+
+def plot_histograms(lat: dict[tuple[str, str], list[float]], out_dir: Path) -> list[Path]:
+    """One PNG per target: log-spaced latency histogram, one series per precision."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for target in sorted({t for t, _ in lat}):
+        series = {p: v for (t, p), v in lat.items() if t == target and v}
+        if not series:
+            continue
+        lo = min(min(v) for v in series.values())
+        hi = max(max(v) for v in series.values())
+        edges = _log_edges(lo, hi, 40)
+        fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
+        for precision, values in sorted(series.items()):
+            ax.hist(values, bins=edges, alpha=0.6, label=f"{precision} (n={len(values)})")
+        ax.set_xscale("log")
+        ax.set_xlabel("latency (ms)")
+        ax.set_ylabel("graphs")
+        ax.set_title(target)
+        ax.legend()
+        fig.tight_layout()
+        path = out_dir / f"dataset-latency-{target}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def _log_edges(lo: float, hi: float, n: int) -> list[float]:
+    lo, hi = max(lo, 1e-6), max(hi, lo * 1.01)
+    a, b = math.log10(lo) - 0.01, math.log10(hi) + 0.01
+    return [10 ** (a + (b - a) * i / n) for i in range(n + 1)]
+
+
+def _median(values: list[float]) -> float:
+    s = sorted(values)
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
+
+
+def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
+    """The data card's markdown; writes the histograms into ``img_dir``."""
+    stats = dataset_stats(store)
+    lat = latencies(store)
+    pngs = plot_histograms(lat, img_dir)
+    tp = throughput(store)
+    with store.session() as sess:
+        machines = {
+            r.machine.get("cpu_model", "?") for r in sess.scalars(select(Run)) if r.machine
+        }
+        n_anchor_graphs = len(
+            sess.scalars(select(Graph.id).join(Architecture).where(Architecture.anchor)).all()
+        )
+    lines = [
+        "# The edgeperf dataset: data card",
+        "",
+        "Generated by `edgeperf dataset card` from the dataset store; do not edit by hand.",
+        "Random architectures from the task search spaces in `dataset/spaces/`, each converted to",
+        "fp32 and int8 TFLite and labelled per target (see `dataset/targets.py`).",
+        "",
+        "## Counts",
+        "",
+        f"- architectures: **{stats['architectures']}**, graphs: **{stats['graphs']}**, "
+        f"anchor graphs (re-measured in every run): {n_anchor_graphs}",
+        f"- collection runs: {stats['runs']}; measured on: {', '.join(sorted(machines)) or '-'}",
+        "",
+        "| space | architectures | conversion failed | fp32 graphs | int8 graphs |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for space, row in stats["spaces"].items():
+        lines.append(
+            f"| {space} | {row['architectures']} | {row['convert_failed']} | "
+            f"{row['graphs'].get('fp32', 0)} | {row['graphs'].get('int8', 0)} |"
+        )
+    lines += [
+        "",
+        "## Labels per target",
+        "",
+        "A null label carries its reason (an Ethos-U target given a float model, a model Vela "
+        "refuses or leaves partly on the CPU); the CPU target's energy is always null: not "
+        "measurable on the build machine.",
+        "",
+        "| target | labels | with values | null | median latency fp32 (ms) | "
+        "median latency int8 (ms) | main null reasons |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for target, row in stats["targets"].items():
+        med = {
+            p: f"{_median(lat[(target, p)]):.4g}" if lat.get((target, p)) else "-"
+            for p in ("fp32", "int8")
+        }
+        reasons = "; ".join(f"{k} ({v})" for k, v in row.get("null_reasons", {}).items())
+        lines.append(
+            f"| {target} | {row['labels']} | {row['valued']} | {row['null']} | {med['fp32']} | "
+            f"{med['int8']} | {reasons or '-'} |"
+        )
+    nf = stats["noise_floor_mape"]
+    lines += [
+        "",
+        "## Noise floor",
+        "",
+        f"MAPE between two independent measurement passes of `{CPU_TARGET}` over "
+        f"{stats['noise_pairs']} graphs: **{nf:.2f}%**." if nf is not None else
+        "No noise pass yet (`edgeperf dataset build --phase noise`).",
+        "No latency predictor for this target can be trusted below this error.",
+        "",
+        "## Latency histograms",
+        "",
+    ]  # fmt: skip
+    for png in pngs:
+        rel = Path(_relpath(png, md_path.parent))
+        lines.append(f"![{png.stem}]({rel.as_posix()})")
+    lines += [
+        "",
+        "## Throughput on the build machine",
+        "",
+        f"{tp['architectures']} architectures in {tp['seconds'] / 3600:.2f} h of build phases: "
+        f"**{tp['architectures_per_hour']} architectures/hour** (sample, convert, label-static "
+        "and measure, as run).",
+        "",
+        "| phase | items | seconds | items/hour |",
+        "|---|---:|---:|---:|",
+    ]
+    for phase, row in tp["phases"].items():
+        lines.append(f"| {phase} | {row['items']} | {row['seconds']} | {row['items_per_hour']} |")
+    lines += [
+        "",
+        "## How the labels are made",
+        "",
+        f"- `{CPU_TARGET}`: LiteRT interpreter (XNNPACK, `num_threads=1`), one fresh worker "
+        "process per model. Latency = median of timed `invoke()` calls after warm-up; the repeat "
+        "count adapts to the model (budget 1 s, 10 to 300 calls, 10 s cap) and p10/p90, IQR and "
+        "n are stored. Memory = rise of the worker's peak resident set (`VmHWM`, reset via "
+        "`/proc/self/clear_refs`) over its resident set before the interpreter is built, after "
+        "a throw-away interpreter has paged in the runtime's code.",
+    ]
+    for name, row in LABEL_TARGETS.items():
+        if row.ethosu is not None:
+            e = row.ethosu
+            lines.append(
+                f"- `{name}`: Vela `--accelerator-config {e.accelerator} --config Arm/vela.ini "
+                f"--system-config {e.system_config} --memory-mode {e.memory_mode}`; latency = "
+                "`inference_time`, memory = SRAM used, storage = off-chip memory used, energy = "
+                f"hwmodels' Ethos-U model over Vela's traffic and cycles ({e.offchip_kind})."
+            )
+    lines += [
+        "- `npu-*`: hwmodels' analytic accelerator over the reader's per-layer work.",
+        "",
+        "## Rebuild",
+        "",
+        "```sh",
+        rebuild_command(store),
+        "edgeperf dataset export   # writes dataset/edgeperf-dataset.jsonl.xz",
+        "edgeperf dataset card     # writes this file",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _relpath(path: Path, start: Path) -> str:
+    import os
+
+    return os.path.relpath(path, start)
+
+
+def write_card(
+    store: Store,
+    md_path: str | Path = DOCS_DIR / "dataset.md",
+    img_dir: str | Path | None = None,
+) -> Path:
+    """Write the data card to ``md_path`` (histograms beside it in ``img/``); returns the path."""
+    md_path = Path(md_path)
+    img_dir = Path(img_dir) if img_dir is not None else md_path.parent / "img"
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    md_path.write_text(render_card(store, img_dir, md_path))
+    return md_path

@@ -1,0 +1,119 @@
+"""Dataset statistics, the noise floor, the data card and the ``edgeperf dataset`` commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dataset.card import write_card
+from dataset.stats import dataset_stats, noise_floor_mape, noise_pairs
+from dataset.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+FIRST = [1.0, 2.0, 4.0, 0.5]
+SECOND = [1.1, 1.9, 4.0, 0.45]
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    s = Store(tmp_path / "ds.sqlite")
+    build = s.start_run("build", machine={"cpu_model": "cpu A"}, tool_versions={},
+                        args={"spaces": ["all"], "n": 4, "workers": 2, "seed": 0, "anchors": 1,
+                              "noise_n": 3})  # fmt: skip
+    for i, latency in enumerate(FIRST):
+        s.add_architecture(f"a{i}", "toy" if i < 3 else "kws", i, {"i": i}, anchor=i == 0)
+        s.add_graphs(f"a{i}", [{"id": f"g{i}", "precision": "int8" if i % 2 else "fp32",
+                                "size_bytes": 10, "opgraph": {}, "summary": {}}])  # fmt: skip
+        s.add_label(graph_id=f"g{i}", target="cpu-xnnpack-1t", run_id=build, latency_ms=latency)
+        s.add_label(graph_id=f"g{i}", target="ethos-u55-128", run_id=build,
+                    latency_ms=latency / 10 if i % 2 else None,
+                    null_reason=None if i % 2 else "Ethos-U runs int8 models only; got fp32")  # fmt: skip
+    s.add_architecture("a9", "kws", 9, {"i": 9})
+    s.set_convert_error("a9", "ConversionError: no")
+    s.record_phase(build, "convert", 4, 10.0)
+    s.record_phase(build, "measure", 8, 26.0)
+    s.finish_run(build)
+    noise = s.start_run("noise", machine={"cpu_model": "cpu A"}, tool_versions={}, args={})
+    for i, latency in enumerate(SECOND):
+        s.add_label(graph_id=f"g{i}", target="cpu-xnnpack-1t", run_id=noise, latency_ms=latency)
+    yield s
+    s.dispose()
+
+
+def test_noise_floor_is_mape_between_passes(store):
+    expected = 100 * sum(abs(b - a) / a for a, b in zip(FIRST, SECOND, strict=True)) / len(FIRST)
+    assert noise_floor_mape(store) == pytest.approx(expected)
+    assert [p[1:] for p in noise_pairs(store)] == list(zip(FIRST, SECOND, strict=True))
+
+
+def test_no_noise_pass_means_no_floor(tmp_path):
+    s = Store(tmp_path / "empty.sqlite")
+    assert noise_floor_mape(s) is None
+    assert dataset_stats(s)["graphs"] == 0
+    s.dispose()
+
+
+def test_stats_counts(store):
+    st = dataset_stats(store)
+    assert {"graphs", "architectures", "spaces", "targets", "noise_floor_mape"} <= set(st)
+    assert st["graphs"] == 4 and st["architectures"] == 5
+    assert st["spaces"]["toy"] == {
+        "architectures": 3, "anchors": 1, "convert_failed": 0, "graphs": {"fp32": 2, "int8": 1}
+    }  # fmt: skip
+    assert st["spaces"]["kws"]["convert_failed"] == 1
+    cpu, u55 = st["targets"]["cpu-xnnpack-1t"], st["targets"]["ethos-u55-128"]
+    assert cpu == {"labels": 8, "valued": 8, "null": 0}
+    assert (u55["valued"], u55["null"]) == (2, 2)
+    assert sum(u55["null_reasons"].values()) == 2
+    assert st["runs"] == {"build": 1, "noise": 1}
+
+
+def test_card_is_generated_from_the_data(store, tmp_path):
+    md = write_card(store, tmp_path / "docs" / "dataset.md")
+    text = md.read_text()
+    st = dataset_stats(store)
+    assert f"architectures: **{st['architectures']}**" in text
+    assert f"**{st['noise_floor_mape']:.2f}%**" in text
+    pngs = sorted((tmp_path / "docs" / "img").glob("*.png"))
+    assert [p.name for p in pngs] == [
+        "dataset-latency-cpu-xnnpack-1t.png", "dataset-latency-ethos-u55-128.png"
+    ]  # fmt: skip
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs)
+    assert "](img/dataset-latency-cpu-xnnpack-1t.png)" in text
+    # 4 architectures with graphs over 36 s of build phases.
+    assert "**400.0 architectures/hour**" in text
+    assert "edgeperf dataset build --spaces all --n 4 --workers 2 --seed 0 --anchors 1" in text
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", "dataset", *args],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+
+
+def test_cli_stats_json(store):
+    out = _cli("stats", "--json", "--db", store.url)
+    assert out.returncode == 0, out.stderr
+    st = json.loads(out.stdout)
+    assert st == json.loads(json.dumps(dataset_stats(store)))
+
+
+def test_cli_export_and_import(store, tmp_path):
+    path = tmp_path / "e.jsonl.xz"
+    out = _cli("export", "--db", store.url, "--out", str(path))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["rows"]["labels"] == 12
+    out = _cli("import", str(path), "--db", str(tmp_path / "copy.sqlite"))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["added"]["graphs"] == 4
+
+
+def test_cli_build_rejects_unknown_phase(tmp_path):
+    out = _cli("build", "--phase", "bake", "--db", str(tmp_path / "x.sqlite"), "--no-progress")
+    assert out.returncode == 2
+    assert "unknown phase(s) ['bake']" in out.stderr
