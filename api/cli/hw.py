@@ -103,3 +103,61 @@ def estimate(
             f"static {t.static_mj:.5f})  peak SRAM {cost.peak_sram_kb:,.1f} KiB  "
             f"weights {cost.weight_kb:,.1f} KiB"
         )
+
+
+# MAC units shown in the chart: every format's default, plus FP8 with the accumulators that
+# van Baalen et al. compare against INT8.
+_CHART_UNITS: tuple[tuple[str, str | None], ...] = (
+    ("int4", None), ("int8", None), ("fp4-e2m1", None), ("fp8-e4m3", "fp16"),
+    ("fp8-e4m3", "fp32"), ("fp8-e4m3", None), ("fp8-e5m2", None), ("bf16", None), ("fp16", None),
+    ("int16", None), ("fp32", None),
+)
+
+
+@app.command("chart")
+def chart(
+    out: Annotated[Path, typer.Argument(help="PNG file to write.", show_default=False)],
+    node: NodeOpt = "7nm",
+) -> None:
+    """Render relative area (by block role) and energy per MAC of the formats to a PNG."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # matplotlib is in the dev extra, not the service's dependencies
+        raise typer.BadParameter("the chart needs matplotlib: pip install 'edgeperf[dev]'") from exc
+    from hwmodels.components import Role
+
+    base = mac_unit("int8", node=node)
+    units = [mac_unit(f, a, node) for f, a in _CHART_UNITS]
+    labels = [f"{u.fmt}\n+{u.acc}" for u in units]
+    fig, (ax_area, ax_energy) = plt.subplots(1, 2, figsize=(13, 5.2))
+    bottom = [0.0] * len(units)
+    for role in Role:
+        share = [sum(c.gates for c in u.components if c.role is role) / base.gates for u in units]
+        ax_area.bar(labels, share, bottom=bottom, label=str(role))
+        bottom = [b + s for b, s in zip(bottom, share)]
+    for x, total in enumerate(bottom):
+        ax_area.text(x, total, f"{total:.2f}", ha="center", va="bottom", fontsize=8)
+    ax_area.axhline(1.0, color="grey", lw=0.8, ls="--")
+    ax_area.set_ylabel("area per MAC relative to INT8 (+int27)")
+    ax_area.set_title(f"Area per MAC by block role ({node}, {base.area_um2:.1f} um2 = 1)")
+    ax_area.legend(fontsize=8)
+    width = 0.4
+    xs = range(len(units))
+    for i, n in enumerate(("45nm", "7nm")):
+        e = [mac_unit(u.fmt, u.acc, n).energy_pj for u in units]
+        ax_energy.bar([x + (i - 0.5) * width for x in xs], e, width, label=n)
+    ax_energy.set_xticks(list(xs), labels)
+    ax_energy.set_yscale("log")
+    ax_energy.set_ylabel("energy per MAC (pJ, log)")
+    ax_energy.set_title("Energy per MAC at 45 nm (Horowitz fit) and 7 nm (TPUv4i fit)")
+    ax_energy.legend(fontsize=8)
+    for ax in (ax_area, ax_energy):
+        ax.tick_params(axis="x", labelsize=7, labelrotation=40)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    typer.echo(f"wrote {out}")

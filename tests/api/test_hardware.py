@@ -155,6 +155,13 @@ def test_cli_formats_table_and_json():
     assert body["node"] == "45nm" and len(body["formats"]) >= 9
 
 
+def test_cli_chart_writes_a_png(tmp_path):
+    out = tmp_path / "charts" / "formats.png"
+    res = runner.invoke(hw.app, ["chart", str(out), "--node", "45nm"])
+    assert res.exit_code == 0, res.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_cli_estimate_on_a_real_model(ds_cnn_int8):
     res = runner.invoke(hw.app, ["estimate", str(ds_cnn_int8), "--accel", "npu-int4",
                                  "--accel", "npu-fp8-e4m3", "--json", "--no-layers"])
