@@ -16,8 +16,8 @@ from pathlib import Path
 # This script shares its name with the package it times: keep its own folder off the path.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from hwmodels.accelerator import PRESETS, estimate
-from hwmodels.work import LayerWork, OpKind
+from hwmodels.accelerator import PRESETS, estimate  # noqa: E402
+from hwmodels.work import LayerWork, OpKind  # noqa: E402
 
 
 def synthetic_layers(n: int = 100) -> list[LayerWork]:
@@ -31,16 +31,47 @@ def synthetic_layers(n: int = 100) -> list[LayerWork]:
             hw, c = max(hw // 2, 7), min(c * 2, 1024)
         out = hw * hw * c
         if kind is OpKind.DEPTHWISE:
-            layers.append(LayerWork(f"{i}:DW", kind, macs=out * 9, weight_elems=9 * c,
-                                    input_elems=out, output_elems=out, output_shape=(1, hw, hw, c),
-                                    kernel_hw=(3, 3), in_channels=1, out_channels=c, reduction=9))
+            layers.append(
+                LayerWork(
+                    f"{i}:DW",
+                    kind,
+                    macs=out * 9,
+                    weight_elems=9 * c,
+                    input_elems=out,
+                    output_elems=out,
+                    output_shape=(1, hw, hw, c),
+                    kernel_hw=(3, 3),
+                    in_channels=1,
+                    out_channels=c,
+                    reduction=9,
+                )
+            )
         elif kind is OpKind.CONV:
-            layers.append(LayerWork(f"{i}:PW", kind, macs=out * c, weight_elems=c * c,
-                                    input_elems=out, output_elems=out, output_shape=(1, hw, hw, c),
-                                    in_channels=c, out_channels=c, reduction=c))
+            layers.append(
+                LayerWork(
+                    f"{i}:PW",
+                    kind,
+                    macs=out * c,
+                    weight_elems=c * c,
+                    input_elems=out,
+                    output_elems=out,
+                    output_shape=(1, hw, hw, c),
+                    in_channels=c,
+                    out_channels=c,
+                    reduction=c,
+                )
+            )
         else:
-            layers.append(LayerWork(f"{i}:ADD", kind, elem_ops=out, input_elems=2 * out,
-                                    output_elems=out, output_shape=(1, hw, hw, c)))
+            layers.append(
+                LayerWork(
+                    f"{i}:ADD",
+                    kind,
+                    elem_ops=out,
+                    input_elems=2 * out,
+                    output_elems=out,
+                    output_shape=(1, hw, hw, c),
+                )
+            )
     return layers
 
 
@@ -69,8 +100,10 @@ def main() -> None:
         med_ms = statistics.median(times) * 1e3
         p90_ms = times[int(0.9 * len(times))] * 1e3
         per100 = med_ms * 100 / max(len(layers), 1)
-        print(f"{name:14s} median {med_ms:.3f} ms  p90 {p90_ms:.3f} ms  "
-              f"median per 100 layers {per100:.3f} ms")
+        print(
+            f"{name:14s} median {med_ms:.3f} ms  p90 {p90_ms:.3f} ms  "
+            f"median per 100 layers {per100:.3f} ms"
+        )
 
 
 if __name__ == "__main__":

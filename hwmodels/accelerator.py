@@ -21,8 +21,14 @@ from hwmodels.work import LayerWork, OpKind
 
 #: Kinds whose MACs run on the array; the rest run on a vector unit one element op per column.
 _ARRAY_KINDS = frozenset(
-    {OpKind.CONV, OpKind.DEPTHWISE, OpKind.TRANSPOSE_CONV, OpKind.FULLY_CONNECTED,
-     OpKind.MATMUL, OpKind.RECURRENT}
+    {
+        OpKind.CONV,
+        OpKind.DEPTHWISE,
+        OpKind.TRANSPOSE_CONV,
+        OpKind.FULLY_CONNECTED,
+        OpKind.MATMUL,
+        OpKind.RECURRENT,
+    }
 )
 OFFCHIP_KINDS: tuple[str, ...] = ("dram", "flash")
 
@@ -195,7 +201,9 @@ class _Constants:
 def _validate(a: AcceleratorConfig) -> None:
     for attr in ("rows", "cols", "clock_mhz", "sram_kb", "offchip_gbps"):
         if not getattr(a, attr) > 0:
-            raise EstimateError(f"accelerator {a.name!r}: {attr} must be > 0, got {getattr(a, attr)}")
+            raise EstimateError(
+                f"accelerator {a.name!r}: {attr} must be > 0, got {getattr(a, attr)}"
+            )
     if a.offchip_kind not in OFFCHIP_KINDS:
         raise EstimateError(
             f"accelerator {a.name!r}: offchip_kind must be one of {list(OFFCHIP_KINDS)}, "
@@ -284,14 +292,21 @@ def estimate(layers: Sequence[LayerWork], accel: AcceleratorConfig | str) -> Mod
     total = LayerCost("total")
     costs = []
     for w in layers:
-        if w.macs < 0 or w.elem_ops < 0 or w.weight_elems < 0 or w.input_elems < 0 \
-                or w.output_elems < 0:
+        if (
+            w.macs < 0
+            or w.elem_ops < 0
+            or w.weight_elems < 0
+            or w.input_elems < 0
+            or w.output_elems < 0
+        ):
             raise EstimateError(f"layer {w.name!r}: element counts must be >= 0, got {w}")
         c = _layer_cost(w, k)
         costs.append(c)
         total += c
     if costs and total.compute_cycles:
-        total.utilisation = sum(c.utilisation * c.compute_cycles for c in costs) / total.compute_cycles
+        total.utilisation = (
+            sum(c.utilisation * c.compute_cycles for c in costs) / total.compute_cycles
+        )
     return ModelCost(config, costs, total)
 
 
@@ -307,8 +322,9 @@ _PRESET_FORMATS: Mapping[str, str] = {
 }
 
 
-def equal_area_array(fmt: str, area_mm2: float = ARRAY_AREA_MM2, node: str = "7nm",
-                     acc: str | None = None) -> tuple[int, int]:
+def equal_area_array(
+    fmt: str, area_mm2: float = ARRAY_AREA_MM2, node: str = "7nm", acc: str | None = None
+) -> tuple[int, int]:
     """Array shape (rows, cols) that fits ``area_mm2`` of MAC units: rows a power of two near
     the square root of the MAC count, columns filling the rest."""
     n_macs = int(area_mm2 * 1e6 // mac_unit(fmt, acc, node).area_um2)

@@ -275,8 +275,13 @@ def leading_zero_counter(n: int) -> Component:
 
 def sticky_or(n: int) -> Component:
     """OR-reduction of the bits shifted out during alignment: n - 1 OR2."""
-    return Component(f"sticky OR {n}b", Role.CONTROL, {"or2": max(n - 1, 0)}, f"(n-1) OR2, n={n}",
-                     _PARHAMI + ", sec. 18.2 (rounding)")
+    return Component(
+        f"sticky OR {n}b",
+        Role.CONTROL,
+        {"or2": max(n - 1, 0)},
+        f"(n-1) OR2, n={n}",
+        _PARHAMI + ", sec. 18.2 (rounding)",
+    )
 
 
 def rounding(n: int) -> Component:
@@ -294,8 +299,7 @@ def rounding(n: int) -> Component:
 
 def conditional_negate(n: int) -> Component:
     """Two's-complement negation on demand: n XOR2 (the +1 enters as a carry-in downstream)."""
-    return Component(f"conditional negate {n}b", Role.CONTROL, {"xor2": n}, f"n XOR2, n={n}",
-                     _WH)
+    return Component(f"conditional negate {n}b", Role.CONTROL, {"xor2": n}, f"n XOR2, n={n}", _WH)
 
 
 def register(n: int, name: str = "register") -> Component:

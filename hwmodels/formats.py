@@ -114,14 +114,29 @@ FORMATS: dict[str, NumberFormat] = {
         _fp("fp8-e5m2", 5, 2, ieee=True, default_acc="exact", source=_OCP),
         # A Kulisch accumulator for 16/32-bit floats runs to 100s of bits; real designs use FP32.
         _fp("fp16", 5, 10, ieee=True, default_acc="fp32", source=_IEEE + " binary16"),
-        _fp("bf16", 8, 7, ieee=True, default_acc="fp32", source="Google bfloat16 (IEEE binary32, top 16 bits)"),
+        _fp(
+            "bf16",
+            8,
+            7,
+            ieee=True,
+            default_acc="fp32",
+            source="Google bfloat16 (IEEE binary32, top 16 bits)",
+        ),
         _fp("fp32", 8, 23, ieee=True, default_acc="fp32", source=_IEEE + " binary32"),
     )
 }
 
 # Short names users type (``fp8`` is E4M3, the inference variant).
-ALIASES: dict[str, str] = {"fp8": "fp8-e4m3", "e4m3": "fp8-e4m3", "e5m2": "fp8-e5m2", "fp4": "fp4-e2m1",
-                           "float16": "fp16", "float32": "fp32", "bfloat16": "bf16", "half": "fp16"}
+ALIASES: dict[str, str] = {
+    "fp8": "fp8-e4m3",
+    "e4m3": "fp8-e4m3",
+    "e5m2": "fp8-e5m2",
+    "fp4": "fp4-e2m1",
+    "float16": "fp16",
+    "float32": "fp32",
+    "bfloat16": "bf16",
+    "half": "fp16",
+}
 
 
 def get_format(name: str) -> NumberFormat:

@@ -115,7 +115,9 @@ def parse_accumulator(fmt: NumberFormat, acc: str | None) -> Accumulator:
     return Accumulator(acc_fmt.name, fmt=acc_fmt)
 
 
-def mac_components(fmt: NumberFormat, acc: Accumulator, mult_style: str = "dadda") -> list[Component]:
+def mac_components(
+    fmt: NumberFormat, acc: Accumulator, mult_style: str = "dadda"
+) -> list[Component]:
     """The blocks of a MAC unit (node-independent)."""
     if mult_style not in MULTIPLIER_STYLES:
         raise EstimateError(
@@ -139,7 +141,9 @@ def mac_components(fmt: NumberFormat, acc: Accumulator, mult_style: str = "dadda
 
 
 @lru_cache(maxsize=256)
-def mac_unit(fmt: str, acc: str | None = None, node: str = "7nm", mult_style: str = "dadda") -> MacUnit:
+def mac_unit(
+    fmt: str, acc: str | None = None, node: str = "7nm", mult_style: str = "dadda"
+) -> MacUnit:
     """Build a MAC unit for input format ``fmt`` with accumulator ``acc`` at ``node``.
 
     Args:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import pairwise
 
 from hwmodels.errors import UnknownNodeError
 
@@ -63,7 +64,7 @@ class ProcessNode:
             return ys[0]
         if size_kb >= xs[-1]:
             return ys[-1]
-        for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+        for (x0, y0), (x1, y1) in pairwise(zip(xs, ys, strict=True)):
             if size_kb <= x1:
                 t = math.log(size_kb / x0) / math.log(x1 / x0)
                 return y0 * (y1 / y0) ** t

@@ -24,10 +24,19 @@ def formats(node: Node = "7nm") -> dict[str, Any]:
 
 @router.get("/mac")
 def mac(
-    fmt: Annotated[str, Query(alias="format", description="Input format, e.g. fp8-e4m3.",
-                              min_length=1, max_length=32)],
-    acc: Annotated[str | None, Query(description="Accumulator: fp16, fp32, int27...; default "
-                                     "the format's exact one.", max_length=32)] = None,
+    fmt: Annotated[
+        str,
+        Query(
+            alias="format", description="Input format, e.g. fp8-e4m3.", min_length=1, max_length=32
+        ),
+    ],
+    acc: Annotated[
+        str | None,
+        Query(
+            description="Accumulator: fp16, fp32, int27...; default the format's exact one.",
+            max_length=32,
+        ),
+    ] = None,
     node: Node = "7nm",
 ) -> dict[str, Any]:
     """One MAC unit: component breakdown, gates, area (um^2) and energy per MAC (pJ)."""
@@ -48,9 +57,13 @@ def _names(values: list[str] | None) -> list[str]:
 async def estimate_model(
     file: Annotated[UploadFile, File(description="A .tflite model")],
     settings: Annotated[Settings, Depends(get_settings)],
-    accel_form: Annotated[list[str] | None, Form(alias="accel", description=
-                                                  "Accelerator presets to compare (repeat or "
-                                                  "comma-separate); default all.")] = None,
+    accel_form: Annotated[
+        list[str] | None,
+        Form(
+            alias="accel",
+            description="Accelerator presets to compare (repeat or comma-separate); default all.",
+        ),
+    ] = None,
     accel_query: Annotated[list[str] | None, Query(alias="accel")] = None,
     layers: Annotated[bool, Query(description="Include per-layer rows.")] = True,
 ) -> dict[str, Any]:

@@ -53,9 +53,17 @@ def test_mac_returns_the_library_unit(client, fmt, acc):
     ("params", "status", "detail"),
     [
         ({"format": "int9"}, 404, "unknown number format 'int9'; expected one of: int4"),
-        ({"format": "int8", "node": "3nm"}, 404, "unknown process node '3nm'; expected one of: 45nm, 7nm"),
+        (
+            {"format": "int8", "node": "3nm"},
+            404,
+            "unknown process node '3nm'; expected one of: 45nm, 7nm",
+        ),
         ({"format": "int8", "acc": "q16"}, 404, "unknown accumulator 'q16'"),
-        ({"format": "int8", "acc": "int3"}, 422, "fixed-point accumulator 'int3' for int8 must be 15"),
+        (
+            {"format": "int8", "acc": "int3"},
+            422,
+            "fixed-point accumulator 'int3' for int8 must be 15",
+        ),
         ({"format": "int8", "acc": "fp16"}, 422, "integer format int8 accumulates in fixed point"),
     ],
 )
@@ -78,8 +86,12 @@ def test_accelerators_lists_presets(client):
 
 def _post(client, path, params=None, data=None):
     with path.open("rb") as fh:
-        return client.post("/hardware/estimate", params=params, data=data,
-                           files={"file": (path.name, fh, "application/octet-stream")})
+        return client.post(
+            "/hardware/estimate",
+            params=params,
+            data=data,
+            files={"file": (path.name, fh, "application/octet-stream")},
+        )
 
 
 def test_estimate_matches_library_on_a_real_model(client, ds_cnn_int8):
@@ -109,7 +121,12 @@ def test_estimate_accepts_query_field_and_defaults_to_all_presets(client, ds_cnn
 @pytest.mark.parametrize(
     ("params", "data", "status", "detail"),
     [
-        (None, {"accel": "npu-int2"}, 404, "unknown accelerator 'npu-int2'; expected one of: npu-int4"),
+        (
+            None,
+            {"accel": "npu-int2"},
+            404,
+            "unknown accelerator 'npu-int2'; expected one of: npu-int4",
+        ),
         ({"layers": "maybe"}, None, 422, None),
     ],
 )
@@ -163,8 +180,19 @@ def test_cli_chart_writes_a_png(tmp_path):
 
 
 def test_cli_estimate_on_a_real_model(ds_cnn_int8):
-    res = runner.invoke(hw.app, ["estimate", str(ds_cnn_int8), "--accel", "npu-int4",
-                                 "--accel", "npu-fp8-e4m3", "--json", "--no-layers"])
+    res = runner.invoke(
+        hw.app,
+        [
+            "estimate",
+            str(ds_cnn_int8),
+            "--accel",
+            "npu-int4",
+            "--accel",
+            "npu-fp8-e4m3",
+            "--json",
+            "--no-layers",
+        ],
+    )
     assert res.exit_code == 0, res.output
     body = json.loads(res.output)
     lib = estimate(read_model(ds_cnn_int8).layer_works(), "npu-fp8-e4m3")
@@ -175,8 +203,14 @@ def test_cli_estimate_on_a_real_model(ds_cnn_int8):
 
 @pytest.mark.parametrize(
     ("args", "error", "match"),
-    [(["mac", "int9"], UnknownFormatError, "unknown number format 'int9'"),
-     (["estimate", "x.tflite", "--accel", "tpu"], UnknownAcceleratorError, "unknown accelerator 'tpu'")],
+    [
+        (["mac", "int9"], UnknownFormatError, "unknown number format 'int9'"),
+        (
+            ["estimate", "x.tflite", "--accel", "tpu"],
+            UnknownAcceleratorError,
+            "unknown accelerator 'tpu'",
+        ),
+    ],
 )
 def test_cli_errors_are_project_errors(args, error, match):
     res = runner.invoke(hw.app, args)
@@ -185,7 +219,11 @@ def test_cli_errors_are_project_errors(args, error, match):
 
 
 def test_cli_entry_point_exits_2_on_unknown_format():
-    proc = subprocess.run([sys.executable, "-m", "api.cli", "hw", "mac", "fp7"], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "api.cli", "hw", "mac", "fp7"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "unknown number format 'fp7'" in proc.stderr

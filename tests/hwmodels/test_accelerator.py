@@ -18,30 +18,64 @@ from hwmodels.work import LayerWork, OpKind
 def conv(name="conv", hw=28, cin=64, cout=64, k=3) -> LayerWork:
     out = hw * hw * cout
     red = cin * k * k
-    return LayerWork(name, OpKind.CONV, macs=out * red, weight_elems=red * cout + cout,
-                     input_elems=hw * hw * cin, output_elems=out, output_shape=(1, hw, hw, cout),
-                     kernel_hw=(k, k), in_channels=cin, out_channels=cout, reduction=red)
+    return LayerWork(
+        name,
+        OpKind.CONV,
+        macs=out * red,
+        weight_elems=red * cout + cout,
+        input_elems=hw * hw * cin,
+        output_elems=out,
+        output_shape=(1, hw, hw, cout),
+        kernel_hw=(k, k),
+        in_channels=cin,
+        out_channels=cout,
+        reduction=red,
+    )
 
 
 def depthwise(hw=28, c=64, k=3) -> LayerWork:
     out = hw * hw * c
-    return LayerWork("dw", OpKind.DEPTHWISE, macs=out * k * k, weight_elems=c * k * k,
-                     input_elems=out, output_elems=out, output_shape=(1, hw, hw, c),
-                     kernel_hw=(k, k), in_channels=1, out_channels=c, reduction=k * k)
+    return LayerWork(
+        "dw",
+        OpKind.DEPTHWISE,
+        macs=out * k * k,
+        weight_elems=c * k * k,
+        input_elems=out,
+        output_elems=out,
+        output_shape=(1, hw, hw, c),
+        kernel_hw=(k, k),
+        in_channels=1,
+        out_channels=c,
+        reduction=k * k,
+    )
 
 
 def add(n=28 * 28 * 64) -> LayerWork:
-    return LayerWork("add", OpKind.ELEMENTWISE, elem_ops=n, input_elems=2 * n, output_elems=n,
-                     output_shape=(1, 28, 28, 64))
+    return LayerWork(
+        "add",
+        OpKind.ELEMENTWISE,
+        elem_ops=n,
+        input_elems=2 * n,
+        output_elems=n,
+        output_shape=(1, 28, 28, 64),
+    )
 
 
 SMALL = [conv("c1"), depthwise(), conv("c2", cout=128), add()]
 
 
 def test_presets_cover_the_formats_at_equal_area():
-    assert set(PRESETS) == {"npu-int4", "npu-int8", "npu-fp8-e4m3", "npu-fp8-e5m2", "npu-fp16",
-                            "npu-bf16"}
-    areas = {n: a.rows * a.cols * mac_unit(a.fmt, a.acc, a.node).area_um2 for n, a in PRESETS.items()}
+    assert set(PRESETS) == {
+        "npu-int4",
+        "npu-int8",
+        "npu-fp8-e4m3",
+        "npu-fp8-e5m2",
+        "npu-fp16",
+        "npu-bf16",
+    }
+    areas = {
+        n: a.rows * a.cols * mac_unit(a.fmt, a.acc, a.node).area_um2 for n, a in PRESETS.items()
+    }
     biggest = max(areas.values())
     for name, area in areas.items():
         # Equal budget; rows x cols rounding loses at most one column of MACs.
@@ -51,8 +85,18 @@ def test_presets_cover_the_formats_at_equal_area():
 def test_layer_costs_add_up_to_the_total():
     cost = estimate(SMALL, "npu-int8")
     assert len(cost.layers) == len(SMALL)
-    for attr in ("latency_ms", "mac_mj", "sram_mj", "offchip_mj", "static_mj", "weight_kb", "cycles"):
-        assert getattr(cost.total, attr) == pytest.approx(sum(getattr(lc, attr) for lc in cost.layers))
+    for attr in (
+        "latency_ms",
+        "mac_mj",
+        "sram_mj",
+        "offchip_mj",
+        "static_mj",
+        "weight_kb",
+        "cycles",
+    ):
+        assert getattr(cost.total, attr) == pytest.approx(
+            sum(getattr(lc, attr) for lc in cost.layers)
+        )
     assert cost.energy_mj == pytest.approx(sum(lc.energy_mj for lc in cost.layers))
     assert cost.peak_sram_kb == max(lc.sram_kb for lc in cost.layers)
     assert cost.total.macs == sum(w.macs for w in SMALL)
@@ -72,17 +116,32 @@ def test_cycles_are_the_roofline_max():
 
 def test_utilisation_follows_layer_shape():
     acc = get_accelerator("npu-int8")
-    dense, dw = estimate([conv(cin=acc.rows, cout=acc.cols, k=1)], acc), estimate([depthwise()], acc)
+    dense, dw = (
+        estimate([conv(cin=acc.rows, cout=acc.cols, k=1)], acc),
+        estimate([depthwise()], acc),
+    )
     assert dense.layers[0].utilisation == pytest.approx(1.0)
     assert dw.layers[0].utilisation < 0.2
     # Depthwise reduces over 9 taps only: far more cycles per MAC than a dense conv.
-    assert dw.layers[0].compute_cycles / dw.total.macs > dense.layers[0].compute_cycles / dense.total.macs
+    assert (
+        dw.layers[0].compute_cycles / dw.total.macs
+        > dense.layers[0].compute_cycles / dense.total.macs
+    )
 
 
 def test_memory_bound_when_weights_dominate():
-    fc = LayerWork("fc", OpKind.FULLY_CONNECTED, macs=4096 * 4096, weight_elems=4096 * 4096,
-                   input_elems=4096, output_elems=4096, output_shape=(1, 4096), in_channels=4096,
-                   out_channels=4096, reduction=4096)
+    fc = LayerWork(
+        "fc",
+        OpKind.FULLY_CONNECTED,
+        macs=4096 * 4096,
+        weight_elems=4096 * 4096,
+        input_elems=4096,
+        output_elems=4096,
+        output_shape=(1, 4096),
+        in_channels=4096,
+        out_channels=4096,
+        reduction=4096,
+    )
     lc = estimate([fc], "npu-int8").layers[0]
     assert lc.bound == "memory"
     assert lc.offchip_mj > lc.mac_mj
@@ -91,7 +150,9 @@ def test_memory_bound_when_weights_dominate():
 def test_activation_spill_goes_off_chip():
     acc = dataclasses.replace(get_accelerator("npu-int8"), name="tiny-sram", sram_kb=16)
     big = add(n=100_000)  # 300 KB of int8 activations
-    assert estimate([big], acc).layers[0].offchip_mj > estimate([big], "npu-int8").layers[0].offchip_mj
+    assert (
+        estimate([big], acc).layers[0].offchip_mj > estimate([big], "npu-int8").layers[0].offchip_mj
+    )
 
 
 @pytest.mark.parametrize("fmt", ["int4", "fp16"])
@@ -129,9 +190,12 @@ def test_custom_config_and_explicit_leakage():
 
 @pytest.mark.parametrize(
     ("change", "match"),
-    [({"rows": 0}, "rows must be > 0, got 0"), ({"clock_mhz": -1.0}, "clock_mhz must be > 0"),
-     ({"offchip_kind": "hbm"}, r"offchip_kind must be one of \['dram', 'flash'\], got 'hbm'"),
-     ({"leakage_mw": -2.0}, "leakage_mw must be >= 0")],
+    [
+        ({"rows": 0}, "rows must be > 0, got 0"),
+        ({"clock_mhz": -1.0}, "clock_mhz must be > 0"),
+        ({"offchip_kind": "hbm"}, r"offchip_kind must be one of \['dram', 'flash'\], got 'hbm'"),
+        ({"leakage_mw": -2.0}, "leakage_mw must be >= 0"),
+    ],
 )
 def test_bad_configs_raise(change, match):
     acc = dataclasses.replace(get_accelerator("npu-int8"), **change)
@@ -140,7 +204,9 @@ def test_bad_configs_raise(change, match):
 
 
 def test_unknown_accelerator_and_format_raise():
-    with pytest.raises(UnknownAcceleratorError, match="unknown accelerator 'npu-int2'; expected one of: npu-int4"):
+    with pytest.raises(
+        UnknownAcceleratorError, match="unknown accelerator 'npu-int2'; expected one of: npu-int4"
+    ):
         estimate([conv()], "npu-int2")
     with pytest.raises(UnknownFormatError, match="unknown number format 'int3'"):
         estimate([conv()], AcceleratorConfig("x", "int3", 8, 8))

@@ -37,8 +37,9 @@ def test_prefix_adders_cost_more_than_ripple(n):
     assert ripple < c.prefix_adder(n, "sklansky").gates < c.prefix_adder(n, "kogge-stone").gates
 
 
-@pytest.mark.parametrize(("width", "shift", "stages"), [(8, 7, 3), (16, 15, 4), (14, 14, 4),
-                                                        (27, 26, 5)])
+@pytest.mark.parametrize(
+    ("width", "shift", "stages"), [(8, 7, 3), (16, 15, 4), (14, 14, 4), (27, 26, 5)]
+)
 def test_barrel_shifter_is_width_times_log_stages(width, shift, stages):
     assert c.barrel_shifter(width, shift).cells == {"mux2": width * stages}
 

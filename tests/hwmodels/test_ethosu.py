@@ -7,8 +7,15 @@ from hwmodels.ethosu import EthosUCounters, energy
 from hwmodels.mac import mac_unit
 from hwmodels.nodes import get_node
 
-BASE = EthosUCounters("ethos-u55-128", macs=30_000_000, sram_bytes=2_000_000,
-                      offchip_bytes=400_000, offchip_kind="flash", cycles=300_000, clock_hz=500e6)
+BASE = EthosUCounters(
+    "ethos-u55-128",
+    macs=30_000_000,
+    sram_bytes=2_000_000,
+    offchip_bytes=400_000,
+    offchip_kind="flash",
+    cycles=300_000,
+    clock_hz=500e6,
+)
 
 
 def test_split_follows_counters_and_tables():
@@ -39,11 +46,23 @@ def test_bigger_engine_leaks_more_per_second():
 
 @pytest.mark.parametrize(
     ("change", "node", "error", "match"),
-    [({"accelerator": "ethos-u99"}, "45nm", UnknownAcceleratorError, "unknown Ethos-U accelerator 'ethos-u99'"),
-     ({}, "3nm", UnknownNodeError, "unknown process node '3nm'"),
-     ({"offchip_kind": "tape"}, "45nm", EstimateError, r"offchip_kind must be one of \['flash', 'dram'\]"),
-     ({"macs": -5}, "45nm", EstimateError, "macs must be >= 0, got -5"),
-     ({"clock_hz": 0.0}, "45nm", EstimateError, "clock_hz must be > 0")],
+    [
+        (
+            {"accelerator": "ethos-u99"},
+            "45nm",
+            UnknownAcceleratorError,
+            "unknown Ethos-U accelerator 'ethos-u99'",
+        ),
+        ({}, "3nm", UnknownNodeError, "unknown process node '3nm'"),
+        (
+            {"offchip_kind": "tape"},
+            "45nm",
+            EstimateError,
+            r"offchip_kind must be one of \['flash', 'dram'\]",
+        ),
+        ({"macs": -5}, "45nm", EstimateError, "macs must be >= 0, got -5"),
+        ({"clock_hz": 0.0}, "45nm", EstimateError, "clock_hz must be > 0"),
+    ],
 )
 def test_bad_counters_raise(change, node, error, match):
     with pytest.raises(error, match=match):

@@ -8,8 +8,15 @@ from hwmodels.formats import FORMATS, get_format
 
 @pytest.mark.parametrize(
     ("name", "bits", "exp_bits", "man_bits"),
-    [("int8", 8, 0, 7), ("fp8-e4m3", 8, 4, 3), ("fp8-e5m2", 8, 5, 2), ("fp16", 16, 5, 10),
-     ("bf16", 16, 8, 7), ("fp32", 32, 8, 23), ("fp4-e2m1", 4, 2, 1)],
+    [
+        ("int8", 8, 0, 7),
+        ("fp8-e4m3", 8, 4, 3),
+        ("fp8-e5m2", 8, 5, 2),
+        ("fp16", 16, 5, 10),
+        ("bf16", 16, 8, 7),
+        ("fp32", 32, 8, 23),
+        ("fp4-e2m1", 4, 2, 1),
+    ],
 )
 def test_fields_add_up(name, bits, exp_bits, man_bits):
     f = get_format(name)
@@ -18,8 +25,10 @@ def test_fields_add_up(name, bits, exp_bits, man_bits):
         assert 1 + f.exp_bits + f.man_bits == f.bits
 
 
-@pytest.mark.parametrize(("name", "largest"), [("fp8-e4m3", 448.0), ("fp8-e5m2", 57344.0),
-                                                ("fp16", 65504.0), ("fp4-e2m1", 6.0)])
+@pytest.mark.parametrize(
+    ("name", "largest"),
+    [("fp8-e4m3", 448.0), ("fp8-e5m2", 57344.0), ("fp16", 65504.0), ("fp4-e2m1", 6.0)],
+)
 def test_largest_finite_value_matches_spec(name, largest):
     f = get_format(name)
     # E4M3 (OCP) gives up the top mantissa code of its top exponent to NaN.

@@ -26,7 +26,9 @@ def test_int8_default_accumulator_is_the_exact_27_bit_one():
 @pytest.mark.parametrize("node", ["7nm", "45nm"])
 @pytest.mark.parametrize("attr", ["gates", "area_um2", "energy_pj"])
 def test_formats_order_int4_int8_fp8_fp16_fp32(node, attr):
-    values = [getattr(mac_unit(f, node=node), attr) for f in ("int4", "int8", "fp8-e4m3", "fp16", "fp32")]
+    values = [
+        getattr(mac_unit(f, node=node), attr) for f in ("int4", "int8", "fp8-e4m3", "fp16", "fp32")
+    ]
     assert values == sorted(values)
     assert len(set(values)) == len(values)
 
@@ -39,7 +41,9 @@ def test_components_sum_to_total_and_area_scales_with_node(fmt):
     assert m7.area_um2 < m45.area_um2 and m7.energy_pj < m45.energy_pj
 
 
-@pytest.mark.parametrize(("acc", "bigger"), [("int27", "int32"), ("fp16", "fp32"), ("bf16", "fp32")])
+@pytest.mark.parametrize(
+    ("acc", "bigger"), [("int27", "int32"), ("fp16", "fp32"), ("bf16", "fp32")]
+)
 def test_wider_accumulator_costs_more(acc, bigger):
     fmt = "int8" if acc.startswith("int") else "fp8-e4m3"
     assert mac_unit(fmt, acc).gates < mac_unit(fmt, bigger).gates
@@ -47,8 +51,15 @@ def test_wider_accumulator_costs_more(acc, bigger):
 
 def test_fp_mac_breakdown_names_the_fp_blocks():
     names = " ".join(c.name for c in mac_unit("fp8-e4m3", "fp16").components)
-    for block in ("multiplier 4x4", "exponent adder", "alignment shifter", "leading-zero counter",
-                  "normalisation shifter", "round-to-nearest-even", "accumulator register 16b"):
+    for block in (
+        "multiplier 4x4",
+        "exponent adder",
+        "alignment shifter",
+        "leading-zero counter",
+        "normalisation shifter",
+        "round-to-nearest-even",
+        "accumulator register 16b",
+    ):
         assert block in names
 
 
@@ -68,9 +79,21 @@ def test_dict_has_gates_area_energy():
     ("fmt", "acc", "node", "error", "match"),
     [
         ("int7", None, "7nm", UnknownFormatError, "unknown number format 'int7'"),
-        ("int8", None, "5nm", UnknownNodeError, r"unknown process node '5nm'; expected one of: 45nm, 7nm"),
+        (
+            "int8",
+            None,
+            "5nm",
+            UnknownNodeError,
+            r"unknown process node '5nm'; expected one of: 45nm, 7nm",
+        ),
         ("int8", "fp99", "7nm", UnknownFormatError, "unknown accumulator 'fp99'"),
-        ("int8", "int8", "7nm", EstimateError, "fixed-point accumulator 'int8' for int8 must be 15"),
+        (
+            "int8",
+            "int8",
+            "7nm",
+            EstimateError,
+            "fixed-point accumulator 'int8' for int8 must be 15",
+        ),
         ("int8", "fp16", "7nm", EstimateError, "integer format int8 accumulates in fixed point"),
         ("fp8-e4m3", "int8", "7nm", EstimateError, r"must be 9\.\.\.1024 bits"),
     ],

@@ -5,8 +5,14 @@ from hwmodels.errors import EstimateError
 from hwmodels.nodes import get_node, reference_ops
 from hwmodels.operators import operator, total_gates
 
-REQUIRED = {("add", "int8"), ("mul", "int8"), ("add", "fp16"), ("mul", "fp16"), ("add", "fp32"),
-            ("mul", "fp32")}
+REQUIRED = {
+    ("add", "int8"),
+    ("mul", "int8"),
+    ("add", "fp16"),
+    ("mul", "fp16"),
+    ("add", "fp32"),
+    ("mul", "fp32"),
+}
 NODE_OF = {"horowitz-45nm": "45nm", "tpuv4i-7nm": "7nm"}
 
 
@@ -24,7 +30,9 @@ def test_every_required_horowitz_figure_is_checked():
 
 @pytest.mark.parametrize(("op", "fmt"), [("add", "int8"), ("mul", "int8"), ("add", "int32")])
 def test_integer_area_within_25_percent_of_horowitz(op, fmt):
-    ref = next(r for r in reference_ops() if (r.reference, r.op, r.fmt) == ("horowitz-45nm", op, fmt))
+    ref = next(
+        r for r in reference_ops() if (r.reference, r.op, r.fmt) == ("horowitz-45nm", op, fmt)
+    )
     area = total_gates(operator(op, fmt)) * get_node("45nm").um2_per_ge
     assert area == pytest.approx(ref.area_um2, rel=0.25)
 
