@@ -27,12 +27,14 @@ EXIT_USER_ERROR = 2
 def _mount() -> None:
     # Imported here so `edgeperf --help` does not pay for torch/tensorflow imports of every group.
     from api.cli import dataset as dataset_cmd
+    from api.cli import hw as hw_cmd
     from api.cli import inspect as inspect_cmd
     from api.cli import serve as serve_cmd
 
     app.command("inspect")(inspect_cmd.inspect)
     app.command("serve")(serve_cmd.serve)
     app.add_typer(dataset_cmd.app, name="dataset")
+    app.add_typer(hw_cmd.app, name="hw")
 
 
 def main() -> None:
