@@ -255,7 +255,7 @@ def _layer_cost(w: LayerWork, k: _Constants) -> LayerCost:
         row_folds = -(-red // k.rows)
         col_folds = -(-out_ch // k.cols)
         util = (red / (row_folds * k.rows)) * (out_ch / (col_folds * k.cols))
-        compute = w.macs / (k.rows * k.cols * util)
+        compute = w.macs * row_folds * col_folds / (red * out_ch)  # = MACs / (rows*cols*util)
     else:
         util = 0.0
         compute = (w.elem_ops + w.macs) / k.cols

@@ -1,6 +1,8 @@
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hwmodels.accelerator import (
     PRESETS,
@@ -220,3 +222,41 @@ def test_negative_work_raises():
 def test_equal_area_array_refuses_too_small_budget():
     with pytest.raises(EstimateError, match="holds no fp32 MAC"):
         equal_area_array("fp32", area_mm2=1e-6)
+
+
+_dims = st.integers(min_value=1, max_value=256)
+
+
+@st.composite
+def conv_layers(draw) -> LayerWork:
+    hw, cin, cout, k = draw(_dims), draw(_dims), draw(_dims), draw(st.sampled_from([1, 3, 5]))
+    return conv(f"c{hw}x{cin}x{cout}", hw=hw, cin=cin, cout=cout, k=k)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(conv_layers(), max_size=8), st.sampled_from(sorted(PRESETS)))
+def test_any_conv_stack_costs_add_up_and_respect_the_roofline(layers, name):
+    cost = estimate(layers, name)
+    assert cost.total.cycles == pytest.approx(sum(lc.cycles for lc in cost.layers))
+    assert cost.energy_mj == pytest.approx(sum(lc.energy_mj for lc in cost.layers))
+    for lc, w in zip(cost.layers, layers, strict=True):
+        assert lc.cycles >= max(lc.compute_cycles, lc.memory_cycles)
+        assert 0 < lc.utilisation <= 1
+        # The array never does more than rows x cols MACs a cycle.
+        accel = PRESETS[name]
+        assert w.macs <= lc.compute_cycles * accel.rows * accel.cols * (1 + 1e-9)
+        assert min(lc.mac_mj, lc.sram_mj, lc.offchip_mj, lc.static_mj) >= 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_layers())
+def test_more_output_channels_never_cost_less(layer):
+    wider = conv(
+        hw=layer.output_shape[1],
+        cin=layer.in_channels,
+        cout=layer.out_channels + 64,
+        k=layer.kernel_hw[0],
+    )
+    a, b = estimate([layer], "npu-int8"), estimate([wider], "npu-int8")
+    assert b.total.cycles >= a.total.cycles * (1 - 1e-12)
+    assert b.energy_mj > a.energy_mj
