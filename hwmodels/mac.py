@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from hwmodels.activity import switched_ge
-from hwmodels.components import MULTIPLIER_STYLES, Component
+from hwmodels.components import MULTIPLIER_STYLES, Component, multiplier
 from hwmodels.datapath import (
     accumulator_register,
     fp_add,
@@ -102,11 +102,6 @@ def parse_accumulator(fmt: NumberFormat, acc: str | None) -> Accumulator:
             f"unknown accumulator {acc!r}; expected 'exact', a fixed-point width such as "
             f"'int27', or a floating-point format name"
         ) from None
-    if not acc_fmt.is_float:
-        raise EstimateError(
-            f"accumulator {acc!r} is an integer format; give its width as 'int<bits>' "
-            f"(e.g. 'int{fmt.exact_acc_bits()}')"
-        )
     if not fmt.is_float:
         raise EstimateError(
             f"integer format {fmt.name} accumulates in fixed point; got floating-point "
@@ -124,8 +119,6 @@ def mac_components(
             f"unknown multiplier style {mult_style!r}; expected one of {list(MULTIPLIER_STYLES)}"
         )
     if not fmt.is_float:
-        from hwmodels.components import multiplier
-
         return [
             multiplier(fmt.bits, fmt.bits, mult_style),
             *int_add(acc.fixed_bits),

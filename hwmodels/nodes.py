@@ -16,7 +16,9 @@ from functools import cache
 from importlib import resources
 from itertools import pairwise
 
+from hwmodels.activity import switched_ge
 from hwmodels.errors import UnknownNodeError
+from hwmodels.operators import operator
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +95,6 @@ def reference_ops() -> tuple[ReferenceOp, ...]:
 
 
 def _fit_pj_per_ge(reference: str, ops: Sequence[ReferenceOp]) -> float:
-    # Imported here: operators -> datapath -> components; nodes sits beside them, not below.
-    from hwmodels.activity import switched_ge
-    from hwmodels.operators import operator
-
     logs = [math.log(r.energy_pj / switched_ge(operator(r.op, r.fmt))) for r in ops]
     if not logs:
         raise UnknownNodeError(f"no reference operations named {reference!r} in reference_ops.csv")

@@ -49,6 +49,22 @@ def test_wider_accumulator_costs_more(acc, bigger):
     assert mac_unit(fmt, acc).gates < mac_unit(fmt, bigger).gates
 
 
+@pytest.mark.parametrize(
+    ("fmt", "acc", "expected"),
+    [
+        ("int8", "exact", "int27"),
+        ("int8", "32", "int32"),
+        ("int8", "INT27", "int27"),
+        ("fp8-e4m3", "int37", "int37"),
+        ("fp8-e4m3", "fp16", "fp16"),
+        ("fp16", None, "fp32"),
+        ("bf16", "bfloat16", "bf16"),
+    ],
+)
+def test_accumulator_names_resolve(fmt, acc, expected):
+    assert mac_unit(fmt, acc).acc == expected
+
+
 def test_fp_mac_breakdown_names_the_fp_blocks():
     names = " ".join(c.name for c in mac_unit("fp8-e4m3", "fp16").components)
     for block in (
