@@ -79,7 +79,12 @@ def build(
         retry_failed=retry_failed,
         progress=progress,
     )
-    result = run_build(cfg)
+    try:
+        result = run_build(cfg)
+    except KeyboardInterrupt:
+        # SIGINT/SIGTERM: what is stored stays; typer would turn this into a return value.
+        typer.echo("interrupted: items done so far are stored; rerun to resume", err=True)
+        raise SystemExit(130) from None
     typer.echo(json.dumps(result))
 
 
