@@ -251,7 +251,8 @@ class Builder:
 
         def submit(job: tuple) -> Future:
             g, missing = job
-            return executor.submit(static_task, self._cached(g.id), g.precision, g.opgraph, missing)
+            opgraph = self.store.opgraph(g.id)
+            return executor.submit(static_task, self._cached(g.id), g.precision, opgraph, missing)
 
         try:
             with self._bar(len(jobs), "label-static") as bar:
@@ -295,7 +296,8 @@ class Builder:
                 )
             )
         ids = sorted(first - again)[: max(0, self.cfg.noise_n - len(again & first))]
-        todo = [g for g in self.store.graphs() if g.id in set(ids)]
+        chosen = set(ids)
+        todo = [g for g in self.store.graphs() if g.id in chosen]
         return self._measure(todo, "noise")
 
     def _measure(self, todo: list, desc: str) -> int:
@@ -358,6 +360,7 @@ class Builder:
             "anon_kb": m["anon_kb"],
             "hwm_reset": m["hwm_reset"],
             "cpu": m["cpu"],
+            "loadavg_1m": m["loadavg_1m"],
             "null_fields": {"energy_mj": CPU_ENERGY_NULL},
         }
         self.store.add_label(

@@ -235,6 +235,27 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
     lines += [
         "- `npu-*`: hwmodels' analytic accelerator over the reader's per-layer work.",
         "",
+        "## How it is collected",
+        "",
+        "- Phases run separately and in order: `sample` (specs from `dataset/spaces/`), "
+        "`convert` (fp32 + int8 TFLite, `--workers` processes), `label-static` (Vela and analytic, "
+        "parallel), `measure` (one model at a time, after the pools are gone), and `noise` (a "
+        "second measurement of `--noise-n` graphs in a run of its own).",
+        "- Every item is committed as it is done; a killed build loses at most the items in "
+        "flight, and a rerun of the same command skips what is stored. Growing `--n` extends "
+        "a build: architecture *i* of a space always has sampling seed `seed*10^6 + i`.",
+        "- A fixed anchor set (`--anchors`, round-robin over every space, seeds from "
+        "900000000) is re-measured in every run, so runs on different machines can be "
+        "reconciled and a new device calibrated from a handful of measurements.",
+        "- Working files: store `var/dataset/edgeperf.sqlite` (any SQLAlchemy URL with `--db`), "
+        "`.tflite` cache `var/dataset/tflite/`, one log per run in `var/dataset/logs/`. The "
+        "committed copy is the export, `dataset/edgeperf-dataset.jsonl.xz` "
+        "(`edgeperf dataset import` loads it back).",
+        "- On a Ray cluster (`--ray ADDRESS`), convert and label-static tasks go to any node; "
+        "measurement tasks need the custom resource `device:cpu-xnnpack-1t`, which only the "
+        "nodes that should measure declare (`ray start --address HEAD "
+        "--resources '{\"device:cpu-xnnpack-1t\": 1}'`), one model at a time per node.",
+        "",
         "## Rebuild",
         "",
         "```sh",

@@ -76,6 +76,9 @@ class Measurement:
         anon_kb: Rise of anonymous resident memory (heap and mmaps, no code pages) after that.
         hwm_reset: Whether ``VmHWM`` could be reset; if not, ``memory_kb`` is an upper bound.
         cpu: Core the worker ran on, if pinned.
+        loadavg_1m: The machine's 1-minute load average when the timing ended (a busy machine
+            makes noisy labels; this says how quiet it was).
+        machine: :func:`machine_description` of the machine that measured.
     """
 
     latency_ms: float
@@ -92,6 +95,7 @@ class Measurement:
     anon_kb: float
     hwm_reset: bool
     cpu: int | None = None
+    loadavg_1m: float = 0.0
     machine: dict = field(default_factory=dict)
 
     def spread(self) -> dict[str, float | int]:
@@ -295,6 +299,7 @@ def _worker(request: dict) -> dict:
         "anon_kb": float(after.get("RssAnon", 0) - before.get("RssAnon", 0)),
         "hwm_reset": hwm_reset,
         "cpu": s.cpu,
+        "loadavg_1m": os.getloadavg()[0],
         "machine": machine_description(),
     }
 

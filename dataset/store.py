@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -37,6 +37,14 @@ from dataset.errors import StoreError
 
 DEFAULT_WORK_DIR = Path(__file__).resolve().parent.parent / "var" / "dataset"
 DEFAULT_DB_URL = f"sqlite:///{DEFAULT_WORK_DIR / 'edgeperf.sqlite'}"
+
+
+class GraphRef(NamedTuple):
+    """A graph's identity without its payload."""
+
+    id: str
+    arch_id: str
+    precision: str
 
 
 def utcnow() -> datetime:
@@ -281,9 +289,19 @@ class Store:
                 q = q.where(Architecture.convert_error.is_(None))
             return list(sess.scalars(q.order_by(Architecture.anchor.desc(), Architecture.id)))
 
-    def graphs(self) -> list[Graph]:
+    def graphs(self) -> list[GraphRef]:
+        """Every graph's id, architecture and precision (not its OpGraph: that is large)."""
         with self.session() as sess:
-            return list(sess.scalars(select(Graph).order_by(Graph.id)))
+            rows = sess.execute(select(Graph.id, Graph.arch_id, Graph.precision).order_by(Graph.id))
+            return [GraphRef(*row) for row in rows]
+
+    def opgraph(self, graph_id: str) -> dict:
+        """The stored ``OpGraph.to_dict()`` of one graph."""
+        with self.session() as sess:
+            data = sess.scalar(select(Graph.opgraph).where(Graph.id == graph_id))
+        if data is None:
+            raise StoreError(f"no graph {graph_id!r} in the store; expected a converted one")
+        return data
 
     def labelled_pairs(self, targets: list[str] | None = None) -> set[tuple[str, str]]:
         """(graph id, target) of every label, from any run."""

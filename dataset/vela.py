@@ -181,7 +181,7 @@ def label_ethosu(tflite_path: str | Path, precision: str, config: EthosUConfig) 
         "npu_ops": report.npu_ops,
         "system_config": config.system_config,
         "memory_mode": config.memory_mode,
-        "vela_csv": {k: v for k, v in report.csv.items() if isinstance(v, float)},
+        "vela_csv": {k: v for k, v in report.csv.items() if isinstance(v, float) and v},
     }
     on_cpu = set(report.cpu_op_types) - _BOUNDARY_OPS
     if on_cpu or (report.cpu_ops and not report.cpu_op_types):

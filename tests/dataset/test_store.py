@@ -64,6 +64,8 @@ def test_round_trip_of_every_table(store, run_id, tmp_path):
         assert run.phases == {"convert": {"items": 3, "seconds": 2.0}}
         assert run.finished_at is not None
     assert again.anchor_graph_ids() == {"g-fp32", "g-int8"}
+    assert [tuple(g) for g in again.graphs()] == [("g-fp32", "a1", "fp32"), ("g-int8", "a1", "int8")]
+    assert again.opgraph("g-int8") == _graph("g", "int8")["opgraph"]
     assert again.labelled_pairs(["ethos-u55-128"]) == {
         ("g-int8", "ethos-u55-128"), ("g-fp32", "ethos-u55-128")
     }  # fmt: skip
@@ -110,6 +112,7 @@ def test_conversion_errors_are_kept_and_skipped(store):
         (lambda s: s.record_phase("nope", "convert", 1, 1.0), "no run 'nope'"),
         (lambda s: s.finish_run("nope"), "no run 'nope'"),
         (lambda s: s.set_convert_error("nope", "x"), "no architecture 'nope'"),
+        (lambda s: s.opgraph("nope"), "no graph 'nope'"),
     ],
 )
 def test_unknown_ids_are_store_errors(store, call, match):
