@@ -322,6 +322,15 @@ class OpGraph:
             )
         return out
 
+    def report(self) -> dict[str, Any]:
+        """The ``inspect`` report: model summary (with sha256 and size) and per-layer rows."""
+        summary = self.summary.to_dict()
+        if self.source is not None or self._sha256 is not None:
+            summary["sha256"] = self.sha256
+        if self.source is not None:
+            summary["file_bytes"] = len(self.source)
+        return {"summary": summary, "layers": self.layers()}
+
     def layers(self) -> list[dict[str, Any]]:
         """Per-operator rows for reports (``inspect``)."""
         rows = []
@@ -353,14 +362,14 @@ class OpGraph:
     def to_dict(self, *, names: bool = False) -> dict[str, Any]:
         """A compact JSON-able form; per-channel quantisation keeps its length and mean scale."""
 
-        def tensor_row(t: Tensor) -> list[Any]:
+        def tensor_row(t: Tensor, io: frozenset[int]) -> list[Any]:
             q = None
             if t.quant is not None:
                 n = len(t.quant.scale)
                 zp = t.quant.zero_point
                 q = [float(t.quant.scale.mean()) if n else 0.0, int(zp[0]) if len(zp) else 0, n, t.quant.axis]
             row = [list(t.shape), list(t.shape_signature) if t.shape_signature != t.shape else None, t.dtype, int(t.is_constant), q]
-            if names:
+            if names or t.index in io:  # I/O names are part of the summary
                 row.append(t.name)
             return row
 
@@ -372,7 +381,7 @@ class OpGraph:
                     "name": sg.name,
                     "inputs": list(sg.inputs),
                     "outputs": list(sg.outputs),
-                    "tensors": [tensor_row(t) for t in sg.tensors],
+                    "tensors": [tensor_row(t, frozenset((*sg.inputs, *sg.outputs))) for t in sg.tensors],
                     "ops": [[op.op_type, int(op.is_custom), list(op.inputs), list(op.outputs), op.options] for op in sg.ops],
                 }
                 for sg in self.subgraphs
@@ -549,14 +558,20 @@ def classify_precision(graph: OpGraph) -> str:
         if acts & {"int8", "uint8"} and not acts & FLOAT_DTYPES:
             return "int8"
         return "mixed"
-    if all(a == "float32" and w == "float32" for a, w in pairs):
-        return "fp32"
-    if all(a == "float32" and w in ("float16", "float32") for a, w in pairs):
-        return "fp16"
-    if all(a in ("int8", "uint8") and w in ("int8", "uint8", "int4") for a, w in pairs):
+    acts = {a for a, _ in pairs}
+    weights = {w for _, w in pairs}
+    int_weights = {"int8", "uint8", "int4"}
+    if acts <= {"int8", "uint8"} and weights <= int_weights:
         return "int8"
-    if all(a == "float32" and w in ("int8", "uint8", "int4") for a, w in pairs):
-        return "dynamic_int8"
-    if all(a == "int16" and w in ("int8", "int4") for a, w in pairs):
+    if acts == {"int16"} and weights <= int_weights:
         return "int16x8"
+    if acts == {"float32"}:
+        # Converters leave small weights in float (dynamic range skips tensors < 1024 elements),
+        # so one quantised weight type alongside float ones names the scheme.
+        if weights == {"float32"}:
+            return "fp32"
+        if weights <= {"float32", "float16"}:
+            return "fp16"
+        if weights <= {"float32"} | int_weights:
+            return "dynamic_int8"
     return "mixed"

@@ -7,6 +7,7 @@ bytes end in a :class:`~predictor.errors.ReaderError`, never a crash, a hang or 
 
 from __future__ import annotations
 
+import math
 import struct
 from functools import partial
 from math import prod
@@ -223,5 +224,7 @@ def _options(op: Table) -> dict:
             value = enum.get(int(value), str(value))
         elif kind_name == "bool":
             value = bool(value)
+        elif kind_name == "float" and not math.isfinite(value):
+            value = None  # keep reports JSON-clean; a non-finite clip/beta carries no cost signal
         out[name] = value
     return out

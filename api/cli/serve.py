@@ -1,0 +1,33 @@
+"""``edgeperf serve``: run the HTTP service with uvicorn."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (use PostgreSQL for >1).")] = 1,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL (default: EDGEPERF_DATABASE_URL or var/edgeperf.sqlite).")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the prediction API (and dashboard) on HOST:PORT."""
+    import uvicorn
+
+    if database_url:
+        # Settings are read from the environment, so workers started by uvicorn see it too.
+        os.environ["EDGEPERF_DATABASE_URL"] = database_url
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+    )
