@@ -135,12 +135,17 @@ class Builder:
         # The noise pass is a run of its own, so its labels are never mistaken for first ones.
         groups = [("build", [p for p in self.phases if p != "noise"]), ("noise", ["noise"])]
         groups = [(kind, phases) for kind, phases in groups if set(phases) & set(self.phases)]
-        run_ids = [
-            self.store.start_run(
-                kind, machine=machine_description(), tool_versions=tool_versions(), args=args
+        run_ids: list[str] = []
+
+        def start(kind: str) -> str:
+            run_ids.append(
+                self.store.start_run(
+                    kind, machine=machine_description(), tool_versions=tool_versions(), args=args
+                )
             )
-            for kind, _ in groups
-        ]
+            return run_ids[-1]
+
+        start(groups[0][0])  # later groups' runs start when they do: no empty runs if killed
         log_path = self.log_dir / f"build-{run_ids[0]}.log"
         handler = logging.FileHandler(log_path)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -150,7 +155,8 @@ class Builder:
         pkg_log.setLevel(logging.INFO)
         restore = _terminate_on_sigterm()
         try:
-            for run_id, (kind, phases) in zip(run_ids, groups, strict=True):
+            for i, (kind, phases) in enumerate(groups):
+                run_id = run_ids[0] if i == 0 else start(kind)
                 self.run_id = run_id
                 log.info("run %s (%s): phases %s, config %s", run_id, kind, phases, args)
                 for phase in phases:

@@ -8,6 +8,7 @@ different machines can be reconciled through the anchor models. Writers commit i
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -156,13 +157,20 @@ class Store:
         self.engine: Engine = create_engine(self.url, json_serializer=_compact_json)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        try:
-            Base.metadata.create_all(self.engine)
-        except OperationalError:
-            # Another process created the tables between our check and our CREATE; they are
-            # there now, and a second pass finds them.
-            Base.metadata.create_all(self.engine)
+        self._create_tables()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _create_tables(self, attempts: int = 10) -> None:
+        # Two processes opening a new store race table by table ("table ... already exists");
+        # each retry finds what the other made and creates the rest.
+        for attempt in range(attempts):
+            try:
+                Base.metadata.create_all(self.engine)
+                return
+            except OperationalError as exc:
+                if "already exists" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     @staticmethod
     def _resolve(url: str | Path) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from dataset.build import BuildConfig, Builder, anchor_plan, resolve_phases, resolve_spaces
 from dataset.errors import BuildError
+from dataset.stats import dataset_stats
 from dataset.executors import LocalExecutor
 from dataset.store import Architecture, Graph, Label, Run, Store
 from dataset.targets import CPU_TARGET, LabelKind, all_targets
@@ -33,7 +34,7 @@ def _start(db: Path, work: Path) -> subprocess.Popen:
     cmd = [
         sys.executable, "-m", "api.cli", "dataset", "build", "--spaces", SPACE, "--n", str(N),
         "--workers", "1", "--anchors", str(ANCHORS), "--db", str(db), "--work-dir", str(work),
-        "--budget-s", "0.02", "--no-progress",
+        "--budget-s", "0.02", "--no-progress", "--noise-pass", "--noise-n", "2",
     ]  # fmt: skip
     return subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
@@ -104,12 +105,13 @@ def test_killed_build_resumes_without_loss_or_duplicates(tmp_path):
     anchors = {g.id for g in graphs if any(a.anchor and a.id == g.arch_id for a in archs)}
     counts = Counter((lab.graph_id, lab.target, lab.run_id) for lab in labels)
     assert max(counts.values()) == 1
-    pairs = Counter((lab.graph_id, lab.target) for lab in labels)
+    build_runs = {r.id for r in runs if r.kind == "build"}
+    pairs = Counter((lab.graph_id, lab.target) for lab in labels if lab.run_id in build_runs)
     dup = {k: v for k, v in pairs.items() if v > 1}
     assert dup and all(g in anchors and t == CPU_TARGET for g, t in dup)
 
     # The labels are what each target's row says they should be.
-    by = {(lab.graph_id, lab.target): lab for lab in labels}
+    by = {(lab.graph_id, lab.target): lab for lab in labels if lab.run_id in build_runs}
     precision = {g.id: g.precision for g in graphs}
     for (gid, target), lab in by.items():
         kind = all_targets()[target].kind
@@ -124,12 +126,18 @@ def test_killed_build_resumes_without_loss_or_duplicates(tmp_path):
             assert (lab.latency_ms is not None) != (lab.null_reason is not None)
     assert any(by[(g.id, "ethos-u55-128")].latency_ms for g in graphs if g.precision == "int8")
 
-    # Each run is recorded; the interrupted ones never finished; each left a log.
-    assert [r.finished_at is not None for r in runs] == [False, False, True]
-    assert runs[-1].phases["measure"]["items"] >= ANCHORS * 2
+    # Each run is recorded; the interrupted ones never finished; each invocation left a log.
+    assert [(r.kind, r.finished_at is not None) for r in runs] == [
+        ("build", False), ("build", False), ("build", True), ("noise", True)
+    ]  # fmt: skip
+    assert runs[2].phases["measure"]["items"] >= ANCHORS * 2
+    # The noise pass measured two graphs again, in its own run.
+    stats = dataset_stats(store)
+    assert stats["noise_pairs"] == 2 and stats["noise_floor_mape"] >= 0
+    assert sum(lab.run_id == runs[3].id for lab in labels) == 2
     logs = list((work / "logs").glob("build-*.log"))
     assert len(logs) == 3
-    assert "phase measure" in (work / "logs" / f"build-{runs[-1].id}.log").read_text()
+    assert "phase noise" in (work / "logs" / f"build-{runs[2].id}.log").read_text()
     store.dispose()
 
 
