@@ -3,8 +3,10 @@
 Fast route (measured by ``bench/convert.py``): trace one ``tf.function`` and freeze it in memory
 (no SavedModel round trip, unlike ``from_keras_model``), convert the frozen graph to fp32 once, and
 make int8 by calibrating and quantizing *those fp32 bytes* with TensorFlow's own post-conversion
-step — byte-identical to a separate full int8 conversion, at a fraction of its cost. The last
-traced model is cached, so ``to_tflite(m, "fp32")`` then ``to_tflite(m, "int8")`` trace once.
+step. Both outputs are byte-identical to ``TFLiteConverter.from_concrete_functions`` with
+``exclude_conversion_metadata=True`` (we skip that optional metadata entry and its flatbuffer
+round trip), at a fraction of the cost. The last traced model is cached, so
+``to_tflite(m, "fp32")`` then ``to_tflite(m, "int8")`` trace once.
 
 Determinism: the same model (same layer names, same weights) and seed give the same bytes, for
 both precisions, in one process and across processes (checked by ``tests/dataset/test_convert.py``).
@@ -13,6 +15,7 @@ Calibration data is synthetic: uniform [-1, 1) inputs from ``numpy.random.defaul
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -116,6 +119,20 @@ def representative_data(model, seed: int, samples: int) -> Iterator[list[np.ndar
         yield [rng.uniform(*CALIBRATION_RANGE, shape).astype(np.float32) for shape in shapes]
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Hide TF's per-conversion Python warnings (deprecated-path notice, missing input stats)."""
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        absl.setLevel(level)
+
+
 def _traced(model) -> _Traced:
     global _cache
     with _cache_lock:
@@ -142,8 +159,7 @@ def _trace_and_convert(model) -> _Traced:
 
     try:
         concrete = tf.function(serve).get_concrete_function(*specs)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _quiet():
             # No trackable object: the frozen-graph path, with no SavedModel written to disk.
             converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
             graph_def, input_tensors, output_tensors, frozen = converter._freeze_concrete_function()
@@ -167,8 +183,7 @@ def _quantize(model, traced: _Traced, seed: int, samples: int) -> bytes:
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _quiet():
             # The same steps TFLiteConverterBaseV2.convert runs after its graph conversion.
             converter._validate_inputs(traced.graph_def, traced.input_tensors)
             flags = converter._get_base_converter_args()

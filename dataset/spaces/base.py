@@ -33,6 +33,28 @@ def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
     return float(math.exp(rng.uniform(math.log(low), math.log(high))))
 
 
+def sized(rng: np.random.Generator, size: float, low: float, high: float, jitter: float = 0.2) -> float:
+    """A value between ``low`` and ``high`` (log scale) at quantile ``size`` plus Gaussian jitter.
+
+    Spaces draw one ``size`` ~ U(0, 1) per architecture and derive width, depth and resolution
+    from it, so cost knobs move together: independent knobs would pile latencies up in the middle
+    of the range, correlated ones spread log-latency roughly uniformly over it.
+    """
+    q = min(1.0, max(0.0, size + rng.normal(0.0, jitter)))
+    return float(math.exp(math.log(low) + q * (math.log(high) - math.log(low))))
+
+
+def sized_int(rng: np.random.Generator, size: float, low: int, high: int, jitter: float = 0.2) -> int:
+    """An int in [low, high] (linear scale) at quantile ``size`` plus jitter."""
+    q = min(1.0, max(0.0, size + rng.normal(0.0, jitter)))
+    return int(min(high, low + int(q * (high - low + 1))))
+
+
+def sized_pick(rng: np.random.Generator, size: float, choices: Sequence[T], jitter: float = 0.2) -> T:
+    """The element of ascending ``choices`` at quantile ``size`` plus jitter."""
+    return choices[sized_int(rng, size, 0, len(choices) - 1, jitter)]
+
+
 def round_channels(value: float, divisor: int = 8, minimum: int = 8) -> int:
     """MobileNet's channel rounding: nearest multiple of ``divisor``, never below 90% of ``value``."""
     rounded = max(minimum, int(value + divisor / 2) // divisor * divisor)
@@ -87,11 +109,11 @@ class SearchSpace(ABC):
 
     def check(self, spec: dict[str, Any]) -> None:
         """Raise :class:`SpecError` unless ``spec`` has the common keys with sane values."""
+        if spec.get("space") != self.name:
+            raise SpecError(f"spec is for space {spec.get('space')!r}, expected {self.name!r}")
         missing = [k for k in (*COMMON_KEYS, *self.required_keys()) if k not in spec]
         if missing:
             raise SpecError(f"{self.name} spec is missing keys {missing}; got keys {sorted(spec)}")
-        if spec["space"] != self.name:
-            raise SpecError(f"spec is for space {spec['space']!r}, expected {self.name!r}")
         if spec["version"] != SPEC_VERSION:
             raise SpecError(f"spec version {spec['version']!r}, expected {SPEC_VERSION}")
         seed, shape = spec["seed"], spec["input_shape"]

@@ -9,7 +9,7 @@ gives the same graph names (and the same .tflite tensor names).
 from __future__ import annotations
 
 import keras
-from keras import layers
+from keras import layers, ops
 
 # Spec activation name -> Keras activation; TFLite maps these to RELU, RELU6, HARD_SWISH,
 # LOGISTIC+MUL and GELU.
@@ -121,13 +121,35 @@ class PositionEmbedding(layers.Layer):
         return x + self.table
 
 
+class LayerNorm(layers.Layer):
+    """LayerNorm over the last axis as mean, subtract, square, mean, rsqrt, scale, shift.
+
+    Keras' own LayerNormalization lowers to a NEG op that TF's int8 quantizer leaves in float
+    (DEQUANTIZE + float NEG in a "full-integer" model); this form quantizes end to end.
+    """
+
+    def __init__(self, epsilon: float = 1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        dim = int(input_shape[-1])
+        self.gamma = self.add_weight(shape=(dim,), initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=(dim,), initializer="zeros", name="beta")
+
+    def call(self, x):
+        centered = x - ops.mean(x, axis=-1, keepdims=True)
+        variance = ops.mean(ops.square(centered), axis=-1, keepdims=True)
+        return centered * ops.rsqrt(variance + self.epsilon) * self.gamma + self.beta
+
+
 def encoder_block(x, name: str, heads: int, mlp_ratio: int, activation: str):
     """Pre-norm transformer encoder: LN -> MHA -> add, LN -> Dense -> act -> Dense -> add."""
     dim = int(x.shape[-1])
-    y = layers.LayerNormalization(epsilon=1e-6, name=f"{name}_ln1")(x)
+    y = LayerNorm(name=f"{name}_ln1")(x)
     y = layers.MultiHeadAttention(heads, dim // heads, name=f"{name}_mha")(y, y)
     x = layers.Add(name=f"{name}_add1")([x, y])
-    y = layers.LayerNormalization(epsilon=1e-6, name=f"{name}_ln2")(x)
+    y = LayerNorm(name=f"{name}_ln2")(x)
     y = layers.Dense(dim * mlp_ratio, name=f"{name}_fc1")(y)
     y = act(y, f"{name}_mlp_act", activation)
     y = layers.Dense(dim, name=f"{name}_fc2")(y)

@@ -12,17 +12,17 @@ import numpy as np
 from keras import layers
 
 from dataset.spaces import blocks
-from dataset.spaces.base import Range, SearchSpace, log_uniform, pick, round_channels
+from dataset.spaces.base import Range, SearchSpace, pick, round_channels, sized, sized_int, sized_pick
 
 SEG_HW: tuple[int, ...] = (64, 96, 128, 160, 192, 224, 256)
 SEG_LEVELS = (2, 4)  # number of down-sampling steps
-SEG_BASE_FILTERS = (8, 48)  # log-uniform; doubled per level
+SEG_BASE_FILTERS = (8, 32)  # log scale, tied to the size draw; doubled per level
 SEG_CLASSES: tuple[int, ...] = (2, 6, 21)
 UPSAMPLERS: tuple[str, ...] = ("transpose", "bilinear", "nearest")
 DOWNSAMPLERS: tuple[str, ...] = ("max_pool", "stride_conv")
 DET_HW: tuple[int, ...] = (96, 128, 160, 192, 224, 256, 320)
 DET_CLASSES: tuple[int, ...] = (2, 21, 91)
-DET_WIDTH = (0.2, 1.0)
+DET_WIDTH = (0.2, 1.4)
 # SSDLite backbone stages (filters, repeats, stride): MobileNetV2 down to stride 32.
 DET_STAGES: tuple[tuple[int, int, int], ...] = (
     (16, 1, 1), (24, 2, 2), (32, 3, 2), (64, 4, 2), (96, 3, 1), (160, 3, 2),
@@ -37,7 +37,7 @@ class DensePredictionSpace(SearchSpace):
     ranges = {
         "input_hw": Range(min(SEG_HW + DET_HW), max(SEG_HW + DET_HW)),
         "levels": Range(2, 5),  # U-Net levels; SSDLite feature maps
-        "base_filters": Range(8, 48),
+        "base_filters": Range(8, 48),  # U-Net base filters; SSDLite stem filters
     }
 
     def required_keys(self) -> tuple[str, ...]:
@@ -45,18 +45,21 @@ class DensePredictionSpace(SearchSpace):
 
     def _sample(self, rng: np.random.Generator) -> dict[str, Any]:
         task = pick(rng, ("segmentation", "detection"))
-        return self._sample_segmentation(rng) if task == "segmentation" else self._sample_detection(rng)
+        size = float(rng.uniform())
+        if task == "segmentation":
+            return self._sample_segmentation(rng, size)
+        return self._sample_detection(rng, size)
 
     @staticmethod
-    def _sample_segmentation(rng: np.random.Generator) -> dict[str, Any]:
-        hw = pick(rng, SEG_HW)
+    def _sample_segmentation(rng: np.random.Generator, size: float) -> dict[str, Any]:
+        hw = sized_pick(rng, size, SEG_HW, jitter=0.3)
         return {
             "task": "segmentation",
             "input_shape": [hw, hw, 3],
             "num_classes": pick(rng, SEG_CLASSES),
             "levels": int(rng.integers(SEG_LEVELS[0], SEG_LEVELS[1] + 1)),
-            "base_filters": round_channels(log_uniform(rng, *SEG_BASE_FILTERS), 4, 8),
-            "convs_per_level": int(rng.integers(1, 3)),
+            "base_filters": round_channels(sized(rng, size, *SEG_BASE_FILTERS), 4, 8),
+            "convs_per_level": sized_int(rng, size, 1, 2, jitter=0.3),
             "separable": pick(rng, (False, True)),
             "downsample": pick(rng, DOWNSAMPLERS),
             "upsample": pick(rng, UPSAMPLERS),
@@ -64,15 +67,16 @@ class DensePredictionSpace(SearchSpace):
         }
 
     @staticmethod
-    def _sample_detection(rng: np.random.Generator) -> dict[str, Any]:
-        hw = pick(rng, DET_HW)
-        width = round(log_uniform(rng, *DET_WIDTH), 3)
+    def _sample_detection(rng: np.random.Generator, size: float) -> dict[str, Any]:
+        hw = sized_pick(rng, size, DET_HW, jitter=0.3)
+        width = round(sized(rng, size, *DET_WIDTH), 3)
         stages = [
             {"filters": round_channels(filters * width), "stride": stride,
-             "repeats": int(rng.integers(max(1, repeats - 1), repeats + 1)),
+             "repeats": sized_int(rng, size, max(1, repeats - 1), repeats, jitter=0.4),
              "kernel": pick(rng, (3, 5)), "expansion": 1 if i == 0 else pick(rng, (3, 4, 6))}
             for i, (filters, repeats, stride) in enumerate(DET_STAGES)
         ]
+        num_extra = int(rng.integers(0, 4))
         return {
             "task": "detection",
             "input_shape": [hw, hw, 3],
@@ -81,7 +85,7 @@ class DensePredictionSpace(SearchSpace):
             "stem_filters": round_channels(32 * width),
             "stages": stages,
             # SSDLite extra layers: 1x1 reduce + stride-2 depthwise + 1x1 expand.
-            "extra_filters": [round_channels(f * width) for f in (512, 256, 256)[: int(rng.integers(0, 4))]],
+            "extra_filters": [round_channels(f * width) for f in (512, 256, 256)[:num_extra]],
             "anchors": pick(rng, (3, 4, 6)),
             "head_kernel": pick(rng, (3, 5)),
             "activation": pick(rng, ("relu6", "hard_swish")),

@@ -12,7 +12,15 @@ import keras
 import numpy as np
 
 from dataset.spaces import blocks
-from dataset.spaces.base import Range, SearchSpace, log_uniform, pick, round_channels
+from dataset.spaces.base import (
+    Range,
+    SearchSpace,
+    pick,
+    round_channels,
+    sized,
+    sized_int,
+    sized_pick,
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,7 @@ FAMILY_WEIGHTS: dict[str, float] = {
 }
 RESOLUTIONS_HW: tuple[int, ...] = (64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224)
 NUM_CLASSES: tuple[int, ...] = (10, 100, 1000)
-MB_WIDTH = (0.2, 1.4)  # width multiplier, log-uniform
+MB_WIDTH = (0.2, 2.0)  # width multiplier, log scale, tied to the size draw
 RESNET_WIDTH = (0.125, 1.0)
 
 
@@ -54,7 +62,7 @@ class ImageClassificationSpace(SearchSpace):
     ranges = {
         "input_hw": Range(64, 224),
         "num_blocks": Range(3, 24),
-        "width_mult": Range(MB_WIDTH[0], MB_WIDTH[1]),
+        "width_mult": Range(RESNET_WIDTH[0], MB_WIDTH[1]),
         "kernel": Range(3, 7),
     }
 
@@ -64,28 +72,29 @@ class ImageClassificationSpace(SearchSpace):
     def _sample(self, rng: np.random.Generator) -> dict[str, Any]:
         families = list(FAMILY_WEIGHTS)
         family = families[int(rng.choice(len(families), p=list(FAMILY_WEIGHTS.values())))]
-        hw = pick(rng, RESOLUTIONS_HW)
+        size = float(rng.uniform())
+        hw = sized_pick(rng, size, RESOLUTIONS_HW, jitter=0.3)
         spec: dict[str, Any] = {
             "input_shape": [hw, hw, 3],
             "family": family,
             "num_classes": pick(rng, NUM_CLASSES),
         }
         if family == "resnet":
-            spec.update(self._sample_resnet(rng))
+            spec.update(self._sample_resnet(rng, size))
         else:
-            spec.update(self._sample_mbconv(rng, MB_FAMILIES[family]))
+            spec.update(self._sample_mbconv(rng, size, MB_FAMILIES[family]))
         return spec
 
     @staticmethod
-    def _sample_mbconv(rng: np.random.Generator, fam: MBFamily) -> dict[str, Any]:
-        width = round(log_uniform(rng, *MB_WIDTH), 3)
-        num_stages = int(rng.integers(4, len(MB_STAGES) + 1))
+    def _sample_mbconv(rng: np.random.Generator, size: float, fam: MBFamily) -> dict[str, Any]:
+        width = round(sized(rng, size, *MB_WIDTH), 3)
+        num_stages = sized_int(rng, size, 4, len(MB_STAGES), jitter=0.4)
         stages = []
         for filters, repeats, stride in MB_STAGES[:num_stages]:
             stages.append({
                 "block": "mbconv",
                 "filters": round_channels(filters * width),
-                "repeats": int(rng.integers(max(1, repeats - 1), repeats + 2)),
+                "repeats": sized_int(rng, size, max(1, repeats - 1), repeats + 1, jitter=0.4),
                 "stride": stride,
                 "kernel": pick(rng, fam.kernels),
                 "expansion": 1 if not stages else pick(rng, fam.expansions),
@@ -101,14 +110,14 @@ class ImageClassificationSpace(SearchSpace):
         }
 
     @staticmethod
-    def _sample_resnet(rng: np.random.Generator) -> dict[str, Any]:
-        width = round(log_uniform(rng, *RESNET_WIDTH), 3)
+    def _sample_resnet(rng: np.random.Generator, size: float) -> dict[str, Any]:
+        width = round(sized(rng, size, *RESNET_WIDTH), 3)
         bottleneck = pick(rng, (False, True))
         stages = [
             {
                 "block": "bottleneck" if bottleneck else "basic",
                 "filters": round_channels(filters * width),
-                "repeats": int(rng.integers(1, 5 if bottleneck else 4)),
+                "repeats": sized_int(rng, size, 1, 4 if bottleneck else 3, jitter=0.4),
                 "stride": stride,
                 "activation": "relu",
             }

@@ -12,7 +12,7 @@ import numpy as np
 from keras import layers
 
 from dataset.spaces import blocks
-from dataset.spaces.base import Range, SearchSpace, log_uniform, pick, round_channels
+from dataset.spaces.base import Range, SearchSpace, pick, round_channels, sized, sized_int, sized_pick
 
 FRAMES: tuple[int, ...] = (49, 62, 98, 124)  # 1 s of audio at 20/16/10/8 ms hops
 FEATURES: tuple[int, ...] = (10, 13, 20, 40, 64)  # MFCC counts and log-mel bins
@@ -21,9 +21,10 @@ NUM_CLASSES: tuple[int, ...] = (2, 12, 35)
 DSCNN_STEMS: tuple[tuple[list[int], list[int]], ...] = (
     ([10, 4], [2, 2]), ([10, 4], [2, 1]), ([3, 3], [2, 2]), ([3, 3], [1, 1]),
 )
-DSCNN_FILTERS = (24, 320)  # log-uniform
+DSCNN_FILTERS = (16, 320)  # log scale, tied to the size draw
+MAX_FILTERS = 320
 DSCNN_BLOCKS = (2, 8)
-CONV1D_FILTERS = (12, 256)
+CONV1D_FILTERS = (8, 192)
 CONV1D_LAYERS = (2, 10)
 CONV1D_KERNELS: tuple[int, ...] = (3, 5, 7, 9)
 ACTIVATIONS: tuple[str, ...] = ("relu", "relu6", "hard_swish")
@@ -37,7 +38,7 @@ class KeywordSpottingSpace(SearchSpace):
     ranges = {
         "frames": Range(min(FRAMES), max(FRAMES)),
         "features": Range(min(FEATURES), max(FEATURES)),
-        "filters": Range(8, 320),
+        "filters": Range(8, MAX_FILTERS),
         "num_layers": Range(DSCNN_BLOCKS[0], CONV1D_LAYERS[1] + 1),
     }
 
@@ -46,28 +47,30 @@ class KeywordSpottingSpace(SearchSpace):
 
     def _sample(self, rng: np.random.Generator) -> dict[str, Any]:
         arch = pick(rng, ("ds_cnn", "conv1d"))
-        frames, features = pick(rng, FRAMES), pick(rng, FEATURES)
+        size = float(rng.uniform())
+        frames = sized_pick(rng, size, FRAMES, jitter=0.4)
+        features = sized_pick(rng, size, FEATURES, jitter=0.4)
         spec: dict[str, Any] = {"arch": arch, "num_classes": pick(rng, NUM_CLASSES),
                                 "activation": pick(rng, ACTIVATIONS)}
         if arch == "ds_cnn":
             kernel, stride = pick(rng, DSCNN_STEMS)
-            filters = round_channels(log_uniform(rng, *DSCNN_FILTERS))
+            filters = round_channels(sized(rng, size, *DSCNN_FILTERS))
             spec["input_shape"] = [frames, features, 1]
             spec["stem"] = {"filters": filters, "kernel": kernel, "stride": stride}
             spec["layers"] = [
                 {"filters": filters, "kernel": pick(rng, (3, 5)), "stride": 1}
-                for _ in range(int(rng.integers(DSCNN_BLOCKS[0], DSCNN_BLOCKS[1] + 1)))
+                for _ in range(sized_int(rng, size, *DSCNN_BLOCKS, jitter=0.3))
             ]
         else:
-            base = log_uniform(rng, *CONV1D_FILTERS)
-            num_layers = int(rng.integers(CONV1D_LAYERS[0], CONV1D_LAYERS[1] + 1))
+            base = sized(rng, size, *CONV1D_FILTERS)
+            num_layers = sized_int(rng, size, *CONV1D_LAYERS, jitter=0.3)
             spec["input_shape"] = [frames, features]
             spec["residual"] = pick(rng, (False, True))
             spec["layers"] = []
             for i in range(num_layers):
                 stride = 2 if i % 3 == 0 and i > 0 and pick(rng, (False, True)) else 1
                 spec["layers"].append({
-                    "filters": round_channels(base * (1.5 ** (i // 3)), divisor=4, minimum=8),
+                    "filters": min(MAX_FILTERS, round_channels(base * 1.5 ** (i // 3), 4, 8)),
                     "kernel": pick(rng, CONV1D_KERNELS),
                     "stride": stride,
                     "dilation": 1 if stride > 1 else pick(rng, (1, 1, 2, 4)),

@@ -12,7 +12,7 @@ import numpy as np
 from keras import layers
 
 from dataset.spaces import blocks
-from dataset.spaces.base import Range, SearchSpace, log_uniform, pick, round_channels
+from dataset.spaces.base import Range, SearchSpace, pick, round_channels, sized, sized_int, sized_pick
 
 VIT_HW: tuple[int, ...] = (32, 64, 96, 128, 160, 192, 224)
 PATCHES: tuple[int, ...] = (4, 8, 16, 32)
@@ -43,33 +43,36 @@ class TransformerSpace(SearchSpace):
 
     def _sample(self, rng: np.random.Generator) -> dict[str, Any]:
         arch = pick(rng, ("vit", "hybrid"))
+        size = float(rng.uniform())
         heads = pick(rng, HEADS)
-        dim = round_channels(log_uniform(rng, *DIM), divisor=8 * heads, minimum=8 * heads)
+        step = 8 * heads  # head size a multiple of 8
+        dim = round_channels(sized(rng, size, *DIM), divisor=step, minimum=step)
         spec: dict[str, Any] = {
             "arch": arch,
             "num_classes": pick(rng, NUM_CLASSES),
-            "dim": min(dim, DIM[1] // (8 * heads) * 8 * heads),
+            "dim": min(dim, DIM[1] // step * step),
             "heads": heads,
-            "depth": int(rng.integers(DEPTH[0], DEPTH[1] + 1)),
-            "mlp_ratio": pick(rng, MLP_RATIOS),
+            "depth": sized_int(rng, size, *DEPTH, jitter=0.3),
+            "mlp_ratio": sized_pick(rng, size, MLP_RATIOS, jitter=0.4),
             "activation": pick(rng, ACTIVATIONS),
         }
         if arch == "vit":
-            hw = pick(rng, VIT_HW)
-            patches = [p for p in PATCHES if 4 <= (hw // p) ** 2 <= MAX_TOKENS]
+            hw = sized_pick(rng, size, VIT_HW, jitter=0.3)
+            # Patch sizes giving 4..MAX_TOKENS tokens, fewest tokens first.
+            patches = [p for p in sorted(PATCHES, reverse=True) if 4 <= (hw // p) ** 2 <= MAX_TOKENS]
             spec["input_shape"] = [hw, hw, 3]
-            spec["patch"] = pick(rng, patches)
+            spec["patch"] = sized_pick(rng, size, patches, jitter=0.3)
         else:
-            hw = pick(rng, HYBRID_HW)
+            hw = sized_pick(rng, size, HYBRID_HW, jitter=0.3)
             # Stem stages until the map has at most MAX_TOKENS positions (>= 2 stride-2 stages).
             stem_stages, side = 0, hw
             while side * side > MAX_TOKENS or stem_stages < 2:
                 stem_stages, side = stem_stages + 1, side // 2
-            base = log_uniform(rng, 8, 48)
+            base = sized(rng, size, 8, 48)
             spec["input_shape"] = [hw, hw, 3]
             spec["stem"] = [
-                {"filters": round_channels(base * 1.5**i), "expansion": 1 if i == 0 else pick(rng, (2, 4)),
-                 "kernel": 3}
+                {"filters": round_channels(base * 1.5**i),
+                 "expansion": 1 if i == 0 else pick(rng, (2, 4)), "kernel": 3}
                 for i in range(stem_stages)
             ]
         return spec
@@ -99,7 +102,7 @@ class TransformerSpace(SearchSpace):
         x = blocks.PositionEmbedding(name="pos_embed")(x)
         for i in range(spec["depth"]):
             x = blocks.encoder_block(x, f"enc{i}", spec["heads"], spec["mlp_ratio"], activation)
-        x = layers.LayerNormalization(epsilon=1e-6, name="final_ln")(x)
+        x = blocks.LayerNorm(name="final_ln")(x)
         if spec["arch"] == "hybrid":
             x = layers.Reshape((side_h, side_w, dim), name="to_map")(x)
             x = blocks.conv_bn(x, "fuse", dim * 2, 1, 1, "hard_swish")
