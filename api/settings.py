@@ -27,7 +27,9 @@ class Settings(BaseSettings):
         default=None, description="GNN checkpoint; the one shipped in the package when unset."
     )
     max_upload_bytes: int = Field(
-        default=64 * 1024 * 1024, gt=0, description="Largest accepted .tflite upload (HTTP 413 beyond)."
+        default=64 * 1024 * 1024,
+        gt=0,
+        description="Largest accepted .tflite upload (HTTP 413 beyond).",
     )
     max_batch: int = Field(default=1024, gt=0, description="Most models in one batch request.")
     api_keys: list[str] = Field(

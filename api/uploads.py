@@ -26,6 +26,7 @@ async def read_upload(file: UploadFile, max_bytes: int) -> bytes:
         chunks.append(chunk)
     if not total:
         raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, detail=f"upload {file.filename!r} is empty: expected a .tflite model"
+            status.HTTP_400_BAD_REQUEST,
+            detail=f"upload {file.filename!r} is empty: expected a .tflite model",
         )
     return b"".join(chunks)

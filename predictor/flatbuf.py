@@ -47,7 +47,7 @@ class Table:
     Field ``slot`` ``i`` is the i-th field of the schema's table (deprecated fields included).
     """
 
-    __slots__ = ("buf", "size", "pos", "offs")
+    __slots__ = ("buf", "offs", "pos", "size")
 
     def __init__(self, buf: bytes, pos: int) -> None:
         size = len(buf)
@@ -83,13 +83,15 @@ class Table:
             raise ReaderError(f"offset field at {p} lies outside the file")
         target = p + _U32.unpack_from(self.buf, p)[0]
         if target + 4 > self.size:
-            raise ReaderError(f"offset at {p} points to {target}, outside the {self.size}-byte file")
+            raise ReaderError(
+                f"offset at {p} points to {target}, outside the {self.size}-byte file"
+            )
         return target
 
     def has(self, slot: int) -> bool:
         return self._field(slot) != 0
 
-    def scalar(self, slot: int, kind: str, default: float | int = 0) -> float | int:
+    def scalar(self, slot: int, kind: str, default: float = 0) -> float | int:
         p = self._field(slot)
         if not p:
             return default

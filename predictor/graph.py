@@ -44,9 +44,17 @@ DTYPE_BYTES: dict[str, float] = {
 }
 # Constant tensors of these types hold learned values (weights, biases, norms); int32/int64
 # constants are usually shapes, axes or indices and count as parameters only as a MAC op's bias.
-PARAM_DTYPES = frozenset({"float32", "float16", "bfloat16", "float64", "int8", "uint8", "int16", "int4"})
+PARAM_DTYPES = frozenset(
+    {"float32", "float16", "bfloat16", "float64", "int8", "uint8", "int16", "int4"}
+)
 FLOAT_DTYPES = frozenset({"float32", "float16", "bfloat16", "float64"})
-_MAC_BIAS_INPUT = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "TRANSPOSE_CONV": 3, "CONV_3D": 2}
+_MAC_BIAS_INPUT = {
+    "CONV_2D": 2,
+    "DEPTHWISE_CONV_2D": 2,
+    "FULLY_CONNECTED": 2,
+    "TRANSPOSE_CONV": 3,
+    "CONV_3D": 2,
+}
 
 PRECISIONS = ("fp32", "fp16", "int8", "dynamic_int8", "int16x8", "mixed")
 
@@ -78,17 +86,17 @@ class Tensor:
     """
 
     __slots__ = (
-        "index",
-        "shape",
-        "shape_signature",
-        "dtype",
-        "is_constant",
-        "is_variable",
-        "num_elements",
-        "nbytes",
+        "_decode",
         "_name",
         "_quant",
-        "_decode",
+        "dtype",
+        "index",
+        "is_constant",
+        "is_variable",
+        "nbytes",
+        "num_elements",
+        "shape",
+        "shape_signature",
     )
 
     def __init__(
@@ -273,7 +281,7 @@ class OpGraph:
             for t in op.inputs:
                 if t >= 0 and tensors[t].is_constant:
                     constants[(op.subgraph, t)] = tensors[t]
-        io = lambda idx: [  # noqa: E731 - tiny local formatter
+        io = lambda idx: [
             {
                 "name": main.tensors[i].name,
                 "shape": list(main.tensors[i].shape_signature or main.tensors[i].shape),
@@ -344,10 +352,14 @@ class OpGraph:
                     "custom": op.is_custom,
                     "kind": op.kind.value,
                     "inputs": [
-                        list(tensors[t].shape) for t in op.inputs if t >= 0 and not tensors[t].is_constant
+                        list(tensors[t].shape)
+                        for t in op.inputs
+                        if t >= 0 and not tensors[t].is_constant
                     ],
                     "outputs": [list(tensors[t].shape) for t in op.outputs if t >= 0],
-                    "dtype": tensors[op.outputs[0]].dtype if op.outputs and op.outputs[0] >= 0 else None,
+                    "dtype": tensors[op.outputs[0]].dtype
+                    if op.outputs and op.outputs[0] >= 0
+                    else None,
                     "macs": op.macs,
                     "params": op.params,
                     "weight_bytes": op.weight_bytes,
@@ -367,8 +379,19 @@ class OpGraph:
             if t.quant is not None:
                 n = len(t.quant.scale)
                 zp = t.quant.zero_point
-                q = [float(t.quant.scale.mean()) if n else 0.0, int(zp[0]) if len(zp) else 0, n, t.quant.axis]
-            row = [list(t.shape), list(t.shape_signature) if t.shape_signature != t.shape else None, t.dtype, int(t.is_constant), q]
+                q = [
+                    float(t.quant.scale.mean()) if n else 0.0,
+                    int(zp[0]) if len(zp) else 0,
+                    n,
+                    t.quant.axis,
+                ]
+            row = [
+                list(t.shape),
+                list(t.shape_signature) if t.shape_signature != t.shape else None,
+                t.dtype,
+                int(t.is_constant),
+                q,
+            ]
             if names or t.index in io:  # I/O names are part of the summary
                 row.append(t.name)
             return row
@@ -381,8 +404,19 @@ class OpGraph:
                     "name": sg.name,
                     "inputs": list(sg.inputs),
                     "outputs": list(sg.outputs),
-                    "tensors": [tensor_row(t, frozenset((*sg.inputs, *sg.outputs))) for t in sg.tensors],
-                    "ops": [[op.op_type, int(op.is_custom), list(op.inputs), list(op.outputs), op.options] for op in sg.ops],
+                    "tensors": [
+                        tensor_row(t, frozenset((*sg.inputs, *sg.outputs))) for t in sg.tensors
+                    ],
+                    "ops": [
+                        [
+                            op.op_type,
+                            int(op.is_custom),
+                            list(op.inputs),
+                            list(op.outputs),
+                            op.options,
+                        ]
+                        for op in sg.ops
+                    ],
                 }
                 for sg in self.subgraphs
             ],
@@ -392,7 +426,9 @@ class OpGraph:
     def from_dict(cls, data: dict[str, Any]) -> OpGraph:
         """Rebuild a graph from :meth:`to_dict`; derived work is recomputed from the shapes."""
         if not isinstance(data, dict) or data.get("format") != 1:
-            raise ReaderError(f"not a compact OpGraph (format 1): got keys {sorted(data)[:5] if isinstance(data, dict) else type(data).__name__}")
+            raise ReaderError(
+                f"not a compact OpGraph (format 1): got keys {sorted(data)[:5] if isinstance(data, dict) else type(data).__name__}"
+            )
         try:
             subgraphs = []
             for si, sg in enumerate(data["subgraphs"]):
@@ -403,15 +439,31 @@ class OpGraph:
                     quant = None
                     if q is not None:
                         n = max(int(q[2]), 1)
-                        quant = Quantization(np.full(n, float(q[0]), np.float32), np.full(n, int(q[1]), np.int64), int(q[3]))
+                        quant = Quantization(
+                            np.full(n, float(q[0]), np.float32),
+                            np.full(n, int(q[1]), np.int64),
+                            int(q[3]),
+                        )
                     tensors.append(
-                        Tensor(ti, row[5] if len(row) > 5 else "", shape, tuple(row[1]) if row[1] is not None else shape, row[2], bool(row[3]), quant)
+                        Tensor(
+                            ti,
+                            row[5] if len(row) > 5 else "",
+                            shape,
+                            tuple(row[1]) if row[1] is not None else shape,
+                            row[2],
+                            bool(row[3]),
+                            quant,
+                        )
                     )
                 ops = [
                     Op(0, si, pi, o[0], bool(o[1]), tuple(o[2]), tuple(o[3]), dict(o[4]))
                     for pi, o in enumerate(sg["ops"])
                 ]
-                subgraphs.append(Subgraph(si, sg["name"], tensors, ops, tuple(sg["inputs"]), tuple(sg["outputs"])))
+                subgraphs.append(
+                    Subgraph(
+                        si, sg["name"], tensors, ops, tuple(sg["inputs"]), tuple(sg["outputs"])
+                    )
+                )
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise ReaderError(f"malformed compact OpGraph: {exc!r}") from exc
         graph = cls(subgraphs, _sha256=data.get("sha256"))
@@ -424,14 +476,17 @@ def derive_work(op: Op, tensors: list[Tensor]) -> None:
     cls = opwork.op_class(op.op_type)
     op.kind = cls.kind
     in_shapes = []
+    constant = []
     weight_b = in_b = weight_e = in_e = params = 0
     bias_pos = _MAC_BIAS_INPUT.get(op.op_type, -1)
     for pos, t in enumerate(op.inputs):
         if t < 0:
             in_shapes.append(())
+            constant.append(False)
             continue
         tensor = tensors[t]
         in_shapes.append(tensor.shape)
+        constant.append(tensor.is_constant)
         n = tensor.num_elements
         if tensor.is_constant:
             weight_b += tensor.nbytes
@@ -442,7 +497,7 @@ def derive_work(op: Op, tensors: list[Tensor]) -> None:
             in_b += tensor.nbytes
             in_e += n
     out_shapes = [tensors[t].shape for t in op.outputs if t >= 0]
-    op.macs = opwork.macs(op.op_type, in_shapes, out_shapes, op.options)
+    op.macs = opwork.macs(op.op_type, in_shapes, out_shapes, op.options, constant)
     op.elem_ops = opwork.elem_ops(op.op_type, in_shapes, out_shapes, op.options)
     op.params = params
     op.weight_bytes = weight_b
@@ -472,7 +527,9 @@ def finalize(graph: OpGraph) -> None:
         n_tensors = len(sg.tensors)
         for t in (*sg.inputs, *sg.outputs):
             if not 0 <= t < n_tensors:
-                raise ReaderError(f"subgraph {sg.index} input/output tensor {t} out of range 0..{n_tensors - 1}")
+                raise ReaderError(
+                    f"subgraph {sg.index} input/output tensor {t} out of range 0..{n_tensors - 1}"
+                )
         for op in sg.ops:
             for t in (*op.inputs, *op.outputs):
                 if t >= n_tensors or t < -1:
@@ -506,7 +563,9 @@ def _check_acyclic(sg: Subgraph) -> None:
             src = producer.get(t)
             if src is not None:
                 if src == pos:
-                    raise ReaderError(f"operator {pos} of subgraph {sg.index} consumes its own output tensor {t}")
+                    raise ReaderError(
+                        f"operator {pos} of subgraph {sg.index} consumes its own output tensor {t}"
+                    )
                 indegree[pos] += 1
                 consumers[src].append(pos)
     ready = [i for i, d in enumerate(indegree) if d == 0]
@@ -522,7 +581,14 @@ def _check_acyclic(sg: Subgraph) -> None:
         raise ReaderError(f"subgraph {sg.index} has a cycle among {len(sg.ops) - seen} operators")
 
 
-_MAC_KINDS = (OpKind.CONV, OpKind.DEPTHWISE, OpKind.TRANSPOSE_CONV, OpKind.FULLY_CONNECTED, OpKind.MATMUL, OpKind.RECURRENT)
+_MAC_KINDS = (
+    OpKind.CONV,
+    OpKind.DEPTHWISE,
+    OpKind.TRANSPOSE_CONV,
+    OpKind.FULLY_CONNECTED,
+    OpKind.MATMUL,
+    OpKind.RECURRENT,
+)
 
 
 def classify_precision(graph: OpGraph) -> str:

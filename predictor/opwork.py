@@ -164,25 +164,33 @@ def _numel(shape: Shape) -> int:
     return prod(shape) if shape else 1
 
 
-def _conv_macs(ins: Sequence[Shape], outs: Sequence[Shape], options: dict) -> int:
+def _conv_macs(
+    ins: Sequence[Shape], outs: Sequence[Shape], options: dict, constant: Sequence[bool]
+) -> int:
     # filter [Cout, KH, KW, Cin/groups]: every output element reduces over KH*KW*Cin/groups.
     w = ins[1]
     return _numel(outs[0]) * _numel(w[1:]) if len(w) == 4 else 0
 
 
-def _conv3d_macs(ins: Sequence[Shape], outs: Sequence[Shape], options: dict) -> int:
+def _conv3d_macs(
+    ins: Sequence[Shape], outs: Sequence[Shape], options: dict, constant: Sequence[bool]
+) -> int:
     # filter [KD, KH, KW, Cin, Cout]
     w = ins[1]
     return _numel(outs[0]) * _numel(w[:4]) if len(w) == 5 else 0
 
 
-def _depthwise_macs(ins: Sequence[Shape], outs: Sequence[Shape], options: dict) -> int:
+def _depthwise_macs(
+    ins: Sequence[Shape], outs: Sequence[Shape], options: dict, constant: Sequence[bool]
+) -> int:
     # filter [1, KH, KW, Cout]: one KH*KW window per output element.
     w = ins[1]
     return _numel(outs[0]) * w[1] * w[2] if len(w) == 4 else 0
 
 
-def _transpose_conv_macs(ins: Sequence[Shape], outs: Sequence[Shape], options: dict) -> int:
+def _transpose_conv_macs(
+    ins: Sequence[Shape], outs: Sequence[Shape], options: dict, constant: Sequence[bool]
+) -> int:
     # inputs (output_shape, filter [Cout, KH, KW, Cin], x): each input element is scattered
     # into KH*KW*Cout outputs.
     if len(ins) < 3 or len(ins[1]) != 4:
@@ -191,20 +199,26 @@ def _transpose_conv_macs(ins: Sequence[Shape], outs: Sequence[Shape], options: d
     return _numel(ins[2]) * w[0] * w[1] * w[2]
 
 
-def _conv3d_transpose_macs(ins: Sequence[Shape], outs: Sequence[Shape], options: dict) -> int:
+def _conv3d_transpose_macs(
+    ins: Sequence[Shape], outs: Sequence[Shape], options: dict, constant: Sequence[bool]
+) -> int:
     # inputs (output_shape, filter [KD, KH, KW, Cout, Cin], x)
     if len(ins) < 3 or len(ins[1]) != 5:
         return 0
     return _numel(ins[2]) * _numel(ins[1][:4])
 
 
-def _fully_connected_macs(ins: Sequence[Shape], outs: Sequence[Shape], options: dict) -> int:
+def _fully_connected_macs(
+    ins: Sequence[Shape], outs: Sequence[Shape], options: dict, constant: Sequence[bool]
+) -> int:
     # weights [units, K]: each output element is a K-long dot product.
     w = ins[1]
     return _numel(outs[0]) * w[-1] if len(w) == 2 else 0
 
 
-def _batch_matmul_macs(ins: Sequence[Shape], outs: Sequence[Shape], options: dict) -> int:
+def _batch_matmul_macs(
+    ins: Sequence[Shape], outs: Sequence[Shape], options: dict, constant: Sequence[bool]
+) -> int:
     x = ins[0]
     if len(x) < 2:
         return 0
@@ -212,15 +226,21 @@ def _batch_matmul_macs(ins: Sequence[Shape], outs: Sequence[Shape], options: dic
     return _numel(outs[0]) * k
 
 
-def _recurrent_macs(ins: Sequence[Shape], outs: Sequence[Shape], options: dict) -> int:
-    # Every 2-D weight matrix (input, recurrent, projection) is applied once per time step and
-    # batch row; the sequence input is [B, T, I] (or [T, B, I] when time-major).
+def _recurrent_macs(
+    ins: Sequence[Shape], outs: Sequence[Shape], options: dict, constant: Sequence[bool]
+) -> int:
+    # Every constant 2-D weight matrix (input, recurrent, projection) is applied once per time
+    # step and batch row; the sequence input is [B, T, I] (or [T, B, I] when time-major). The
+    # 2-D state inputs are variables, not weights.
     x = ins[0]
     steps = _numel(x[:-1]) if len(x) >= 2 else 1
-    return steps * sum(_numel(s) for s in ins[1:] if len(s) == 2)
+    return steps * sum(
+        _numel(s) for s, c in zip(ins[1:], constant[1:], strict=False) if c and len(s) == 2
+    )
 
 
-MAC_FORMULAS: dict[str, Callable[[Sequence[Shape], Sequence[Shape], dict], int]] = {
+# (input shapes, output shapes, options, which inputs are constant) -> MACs
+MAC_FORMULAS: dict[str, Callable[[Sequence[Shape], Sequence[Shape], dict, Sequence[bool]], int]] = {
     "CONV_2D": _conv_macs,
     "CONV_3D": _conv3d_macs,
     "DEPTHWISE_CONV_2D": _depthwise_macs,
@@ -253,17 +273,21 @@ WEIGHT_INPUT: dict[str, int] = {
 }
 
 
-def macs(op_type: str, ins: Sequence[Shape], outs: Sequence[Shape], options: dict) -> int:
+def macs(
+    op_type: str,
+    ins: Sequence[Shape],
+    outs: Sequence[Shape],
+    options: dict,
+    constant: Sequence[bool],
+) -> int:
     """Multiply-accumulates of one operator from its input/output shapes (0 if it has none)."""
     formula = MAC_FORMULAS.get(op_type)
     if formula is None or len(ins) < 2 or not outs:
         return 0
-    return int(formula(ins, outs, options))
+    return int(formula(ins, outs, options, constant))
 
 
-def elem_ops(
-    op_type: str, ins: Sequence[Shape], outs: Sequence[Shape], options: dict
-) -> int:
+def elem_ops(op_type: str, ins: Sequence[Shape], outs: Sequence[Shape], options: dict) -> int:
     """Non-MAC arithmetic: output elements x cost factor; pooling counts its window."""
     cls = op_class(op_type)
     if not cls.ops_per_elem or not outs:

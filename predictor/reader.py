@@ -124,7 +124,9 @@ def _subgraph(
     tensors = [_tensor(i, tt, constant_buffers) for i, tt in enumerate(t.tables(_SG_TENSORS))]
     op_tables = t.tables(_SG_OPERATORS)
     if len(op_tables) > MAX_OPS:
-        raise ReaderError(f"subgraph {index} has {len(op_tables)} operators; the limit is {MAX_OPS}")
+        raise ReaderError(
+            f"subgraph {index} has {len(op_tables)} operators; the limit is {MAX_OPS}"
+        )
     ops = []
     for pos, ot in enumerate(op_tables):
         code = ot.u32(_OP_OPCODE)
@@ -145,7 +147,9 @@ def _subgraph(
                 options=_options(ot),
             )
         )
-    return Subgraph(index, t.string(_SG_NAME), tensors, ops, t.ints(_SG_INPUTS), t.ints(_SG_OUTPUTS))
+    return Subgraph(
+        index, t.string(_SG_NAME), tensors, ops, t.ints(_SG_INPUTS), t.ints(_SG_OUTPUTS)
+    )
 
 
 def _tensor(index: int, t: Table, constant_buffers: list[bool]) -> Tensor:
@@ -153,13 +157,17 @@ def _tensor(index: int, t: Table, constant_buffers: list[bool]) -> Tensor:
     shape = t.ints(_T_SHAPE)
     signature = t.ints(_T_SIGNATURE) if t.has(_T_SIGNATURE) else shape
     if len(shape) > MAX_RANK or len(signature) > MAX_RANK:
-        raise ReaderError(f"tensor {index} has rank {max(len(shape), len(signature))}; the limit is {MAX_RANK}")
+        raise ReaderError(
+            f"tensor {index} has rank {max(len(shape), len(signature))}; the limit is {MAX_RANK}"
+        )
     if shape and min(shape) < 0:
         if min(shape) < -1:
             raise ReaderError(f"tensor {index} has shape {list(shape)}; dimensions must be >= -1")
         shape = tuple(1 if d == -1 else d for d in shape)  # unresolved dimension: cost batch 1
     if signature is not shape and signature and min(signature) < -1:
-        raise ReaderError(f"tensor {index} has shape signature {list(signature)}; dimensions must be >= -1")
+        raise ReaderError(
+            f"tensor {index} has shape signature {list(signature)}; dimensions must be >= -1"
+        )
     if len(shape) > 1 and prod(shape) > MAX_TENSOR_ELEMENTS:
         raise ReaderError(
             f"tensor {index} has shape {list(shape)} ({prod(shape)} elements); "
@@ -171,7 +179,9 @@ def _tensor(index: int, t: Table, constant_buffers: list[bool]) -> Tensor:
         raise ReaderError(f"tensor {index} has unknown type code {type_code}")
     buffer = t.u32(_T_BUFFER)
     if buffer and buffer >= len(constant_buffers):
-        raise ReaderError(f"tensor {index} names buffer {buffer}; the model has {len(constant_buffers)}")
+        raise ReaderError(
+            f"tensor {index} names buffer {buffer}; the model has {len(constant_buffers)}"
+        )
     return Tensor(
         index,
         _UNREAD,

@@ -11,9 +11,14 @@ import typer
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes (use PostgreSQL for >1).")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (use PostgreSQL for >1).")
+    ] = 1,
     database_url: Annotated[
-        str | None, typer.Option(help="SQLAlchemy URL (default: EDGEPERF_DATABASE_URL or var/edgeperf.sqlite).")
+        str | None,
+        typer.Option(
+            help="SQLAlchemy URL (default: EDGEPERF_DATABASE_URL or var/edgeperf.sqlite)."
+        ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:

@@ -7,10 +7,10 @@ from math import prod
 
 import numpy as np
 import pytest
+from support import zoo
 
 from hwmodels.work import OpKind
 from predictor import OpGraph, read_model
-from support import zoo
 
 CASES = zoo.all_cases()
 
@@ -109,7 +109,8 @@ def test_macs_match_independent_keras_count(zoo_model, name, precision):
     assert graph.summary.macs == expected
 
 
-@pytest.mark.parametrize("name", ["mlp", "conv_mix", "ds_cnn"])
+# Not conv_mix: the converter gives a SeparableConv's depthwise half a zero bias Keras lacks.
+@pytest.mark.parametrize("name", ["mlp", "ds_cnn"])
 def test_params_match_keras_without_batchnorm(zoo_model, name):
     graph = read_model(zoo_model(name, "fp32"))
     assert graph.summary.params == zoo.keras_model(name).count_params()
@@ -122,7 +123,7 @@ def test_lstm_macs_follow_the_gate_formula(zoo_model, precision):
     assert len(lstm) == 2
     assert all(op.kind is OpKind.RECURRENT for op in lstm)
     # 20 steps x 4 gates x units x (inputs + units)
-    assert [op.macs for op in lstm] == [20 * 4 * 32 * (16 + 32), 20 * 4 * 16 * (32 + 16)]
+    assert [op.macs for op in lstm] == [20 * 4 * 64 * (32 + 64), 20 * 4 * 32 * (64 + 32)]
 
 
 @pytest.mark.parametrize(

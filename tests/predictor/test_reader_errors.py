@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.fbbuild import ModelSpec, OpSpec, T, add_chain, build
 
 from predictor import OpGraph, ReaderError, read_model
-from support.fbbuild import T, ModelSpec, OpSpec, add_chain, build
 
 
 def test_valid_handmade_model_reads():
@@ -26,8 +25,9 @@ def test_valid_handmade_model_reads():
         (b"TFL", "at least 8"),
         (b"\x00" * 7, "at least 8"),
         (b"\x10\x00\x00\x00PK\x03\x04" + b"\x00" * 64, "file identifier"),
-        (os.urandom(4) + b"TFL3", "outside|vtable|offset"),
+        (b"\xff\xff\xff\x7fTFL3", "outside|vtable|offset"),
     ],
+    ids=["empty", "3-bytes", "7-zeros", "zip-header", "root-offset-past-end"],
 )
 def test_garbage_is_rejected(data, match):
     with pytest.raises(ReaderError, match=match):
@@ -91,7 +91,9 @@ def test_cycle_is_rejected():
 
 
 def test_self_loop_is_rejected():
-    spec = ModelSpec(tensors=[T([1, 4]), T([1, 4])], ops=[OpSpec(0, [0, 1], [1])], inputs=[0], outputs=[1])
+    spec = ModelSpec(
+        tensors=[T([1, 4]), T([1, 4])], ops=[OpSpec(0, [0, 1], [1])], inputs=[0], outputs=[1]
+    )
     with pytest.raises(ReaderError, match="own output"):
         read_model(build(spec))
 
@@ -156,7 +158,11 @@ _SEED_MODEL = build(add_chain(3))
 
 
 @settings(max_examples=400, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(0, len(_SEED_MODEL) - 1), st.integers(0, 255)), min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(_SEED_MODEL) - 1), st.integers(0, 255)), min_size=1, max_size=8
+    )
+)
 def test_fuzz_mutated_model(flips):
     data = bytearray(_SEED_MODEL)
     for pos, value in flips:
@@ -167,7 +173,11 @@ def test_fuzz_mutated_model(flips):
         pass  # lazily decoded fields may only fail with ReaderError
 
 
-@settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=5000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_fuzz_mutated_real_model(mobilenet_v2_int8, data):
     raw = bytearray(mobilenet_v2_int8.read_bytes())

@@ -8,7 +8,9 @@ resizes, several inputs/outputs and a TF-select (custom) op. Converted files are
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,7 +47,7 @@ def _trained_like(model):
 
     rng = np.random.default_rng(ZOO_SEED)
     for w in model.weights:
-        w.assign(rng.normal(0, 0.1, tuple(w.shape)).astype(w.dtype))
+        w.assign(rng.normal(0, 0.1, tuple(w.shape)).astype("float32"))
     return model
 
 
@@ -189,9 +191,10 @@ def _lstm_fused():
     import tf_keras
 
     tf_keras.utils.set_random_seed(ZOO_SEED)
-    x_in = tf_keras.Input((20, 16), batch_size=1)
-    x = tf_keras.layers.LSTM(32, return_sequences=True)(x_in)
-    x = tf_keras.layers.LSTM(16)(x)
+    # Big enough (>= 1024-element weights) that dynamic-range quantisation applies.
+    x_in = tf_keras.Input((20, 32), batch_size=1)
+    x = tf_keras.layers.LSTM(64, return_sequences=True)(x_in)
+    x = tf_keras.layers.LSTM(32)(x)
     return _trained_like(tf_keras.Model(x_in, tf_keras.layers.Dense(4)(x), name="lstm_fused"))
 
 
@@ -207,15 +210,32 @@ def _flex():
 ZOO: dict[str, ZooModel] = {
     m.name: m
     for m in (
-        ZooModel("mobilenet_v1", _app("MobileNet", input_shape=(64, 64, 3), alpha=0.25), check_macs=True),
-        ZooModel("mobilenet_v2", _app("MobileNetV2", input_shape=(96, 96, 3), alpha=0.35), check_macs=True),
-        ZooModel("mobilenet_v3_small", _app("MobileNetV3Small", input_shape=(64, 64, 3), alpha=0.75)),
-        ZooModel("mobilenet_v3_large", _app("MobileNetV3Large", input_shape=(64, 64, 3), minimalistic=True)),
+        ZooModel(
+            "mobilenet_v1", _app("MobileNet", input_shape=(64, 64, 3), alpha=0.25), check_macs=True
+        ),
+        ZooModel(
+            "mobilenet_v2",
+            _app("MobileNetV2", input_shape=(96, 96, 3), alpha=0.35),
+            check_macs=True,
+        ),
+        ZooModel(
+            "mobilenet_v3_small", _app("MobileNetV3Small", input_shape=(64, 64, 3), alpha=0.75)
+        ),
+        ZooModel(
+            "mobilenet_v3_large",
+            _app("MobileNetV3Large", input_shape=(64, 64, 3), minimalistic=True),
+        ),
         ZooModel("efficientnet_b0", _app("EfficientNetB0", input_shape=(64, 64, 3))),
         ZooModel("efficientnet_v2_b0", _app("EfficientNetV2B0", input_shape=(64, 64, 3))),
-        ZooModel("densenet121", _app("DenseNet121", input_shape=(32, 32, 3)), precisions=("fp32", "int8")),
-        ZooModel("nasnet_mobile", _app("NASNetMobile", input_shape=(32, 32, 3)), precisions=("fp32",)),
-        ZooModel("resnet50", _app("ResNet50", input_shape=(32, 32, 3)), precisions=("fp32", "int8")),
+        ZooModel(
+            "densenet121", _app("DenseNet121", input_shape=(32, 32, 3)), precisions=("fp32", "int8")
+        ),
+        ZooModel(
+            "nasnet_mobile", _app("NASNetMobile", input_shape=(32, 32, 3)), precisions=("fp32",)
+        ),
+        ZooModel(
+            "resnet50", _app("ResNet50", input_shape=(32, 32, 3)), precisions=("fp32", "int8")
+        ),
         ZooModel("transformer_block", _transformer_block),
         ZooModel("conv1d_audio", _conv1d_audio),
         ZooModel("ds_cnn", _ds_cnn, check_macs=True),
@@ -242,7 +262,9 @@ def _representative(model, n: int = 4):
     names = [t.name.split(":")[0] for t in model.inputs]
     for _ in range(n):
         arrays = [
-            rng.integers(0, 100, s).astype(np.int32) if "int" in str(d) else rng.uniform(-1, 1, s).astype(np.float32)
+            rng.integers(0, 100, s).astype(np.int32)
+            if "int" in str(d)
+            else rng.uniform(-1, 1, s).astype(np.float32)
             for s, d in zip(shapes, dtypes, strict=True)
         ]
         # The converter may reorder inputs; by name, each array reaches its own input.
@@ -255,7 +277,10 @@ def convert(model, precision: str, *, flex: bool = False) -> bytes:
 
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     if flex:
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
+        conv.target_spec.supported_ops = [
+            tf.lite.OpsSet.TFLITE_BUILTINS,
+            tf.lite.OpsSet.SELECT_TF_OPS,
+        ]
     if precision == "fp16":
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.target_spec.supported_types = [tf.float16]
@@ -267,7 +292,8 @@ def convert(model, precision: str, *, flex: bool = False) -> bytes:
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         conv.inference_input_type = tf.int8
         conv.inference_output_type = tf.int8
-    return bytes(conv.convert())
+    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints its SavedModel
+        return bytes(conv.convert())
 
 
 def cache_key(name: str) -> str:
