@@ -27,12 +27,12 @@ from typing import Any, Literal
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ info/warning spam, before TF loads
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from tensorflow.lite.python import lite as _lite  # noqa: E402
-from tensorflow.lite.python.convert import build_conversion_flags  # noqa: E402
+import numpy as np
+import tensorflow as tf
+from tensorflow.lite.python import lite as _lite
+from tensorflow.lite.python.convert import build_conversion_flags
 
-from dataset.errors import ConversionError  # noqa: E402
+from dataset.errors import ConversionError
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,9 @@ def to_tflite(
     if precision not in PRECISIONS:
         raise ConversionError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
     if not isinstance(calibration_samples, int) or calibration_samples < 1:
-        raise ConversionError(f"calibration_samples must be an int >= 1, got {calibration_samples!r}")
+        raise ConversionError(
+            f"calibration_samples must be an int >= 1, got {calibration_samples!r}"
+        )
     traced = _traced(model)
     if precision == "fp32":
         return traced.fp32
@@ -147,12 +149,16 @@ def _traced(model) -> _Traced:
 def _trace_and_convert(model) -> _Traced:
     name = getattr(model, "name", type(model).__name__)
     try:
-        specs = [tf.TensorSpec(t.shape, t.dtype, name=f"input_{i}") for i, t in enumerate(model.inputs)]
+        specs = [
+            tf.TensorSpec(t.shape, t.dtype, name=f"input_{i}") for i, t in enumerate(model.inputs)
+        ]
     except (AttributeError, TypeError) as exc:
         raise ConversionError(f"expected a built Keras model with inputs, got {model!r}") from exc
     if any(d is None for spec in specs for d in spec.shape):
-        raise ConversionError(f"model {name!r} has unknown input dims {[s.shape for s in specs]}; "
-                              "expected fully static shapes (batch 1)")
+        raise ConversionError(
+            f"model {name!r} has unknown input dims {[s.shape for s in specs]}; "
+            "expected fully static shapes (batch 1)"
+        )
 
     def serve(*inputs):
         return model(inputs[0] if len(inputs) == 1 else list(inputs), training=False)
@@ -163,7 +169,9 @@ def _trace_and_convert(model) -> _Traced:
             # No trackable object: the frozen-graph path, with no SavedModel written to disk.
             converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
             graph_def, input_tensors, output_tensors, frozen = converter._freeze_concrete_function()
-            graph_def = converter._optimize_tf_model(graph_def, input_tensors, output_tensors, frozen)
+            graph_def = converter._optimize_tf_model(
+                graph_def, input_tensors, output_tensors, frozen
+            )
             fp32 = _lite.TFLiteConverterBaseV2.convert(
                 converter, graph_def, input_tensors, output_tensors
             )

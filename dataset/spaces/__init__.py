@@ -14,12 +14,12 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before the space modules import Keras/TF
 
-from dataset.errors import SpecError, UnknownSpaceError  # noqa: E402
-from dataset.spaces.base import Range, SearchSpace  # noqa: E402
-from dataset.spaces.dense_prediction import DensePredictionSpace  # noqa: E402
-from dataset.spaces.image_classification import ImageClassificationSpace  # noqa: E402
-from dataset.spaces.keyword_spotting import KeywordSpottingSpace  # noqa: E402
-from dataset.spaces.transformer import TransformerSpace  # noqa: E402
+from dataset.errors import SpecError, UnknownSpaceError
+from dataset.spaces.base import Range, SearchSpace
+from dataset.spaces.dense_prediction import DensePredictionSpace
+from dataset.spaces.image_classification import ImageClassificationSpace
+from dataset.spaces.keyword_spotting import KeywordSpottingSpace
+from dataset.spaces.transformer import TransformerSpace
 
 SPACES: dict[str, SearchSpace] = {
     space.name: space
@@ -61,7 +61,9 @@ def canonical_json(spec: dict[str, Any]) -> str:
     try:
         return json.dumps(spec, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise SpecError(f"spec is not plain JSON ({exc}); expected what sample_spec writes") from exc
+        raise SpecError(
+            f"spec is not plain JSON ({exc}); expected what sample_spec writes"
+        ) from exc
 
 
 def arch_id(spec: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -28,12 +28,9 @@ def pick(rng: np.random.Generator, choices: Sequence[T]) -> T:
     return choices[int(rng.integers(len(choices)))]
 
 
-def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
-    """A sample whose logarithm is uniform on [log low, log high]."""
-    return float(math.exp(rng.uniform(math.log(low), math.log(high))))
-
-
-def sized(rng: np.random.Generator, size: float, low: float, high: float, jitter: float = 0.2) -> float:
+def sized(
+    rng: np.random.Generator, size: float, low: float, high: float, jitter: float = 0.2
+) -> float:
     """A value between ``low`` and ``high`` (log scale) at quantile ``size`` plus Gaussian jitter.
 
     Spaces draw one ``size`` ~ U(0, 1) per architecture and derive width, depth and resolution
@@ -44,13 +41,17 @@ def sized(rng: np.random.Generator, size: float, low: float, high: float, jitter
     return float(math.exp(math.log(low) + q * (math.log(high) - math.log(low))))
 
 
-def sized_int(rng: np.random.Generator, size: float, low: int, high: int, jitter: float = 0.2) -> int:
+def sized_int(
+    rng: np.random.Generator, size: float, low: int, high: int, jitter: float = 0.2
+) -> int:
     """An int in [low, high] (linear scale) at quantile ``size`` plus jitter."""
     q = min(1.0, max(0.0, size + rng.normal(0.0, jitter)))
     return int(min(high, low + int(q * (high - low + 1))))
 
 
-def sized_pick(rng: np.random.Generator, size: float, choices: Sequence[T], jitter: float = 0.2) -> T:
+def sized_pick(
+    rng: np.random.Generator, size: float, choices: Sequence[T], jitter: float = 0.2
+) -> T:
     """The element of ascending ``choices`` at quantile ``size`` plus jitter."""
     return choices[sized_int(rng, size, 0, len(choices) - 1, jitter)]
 
@@ -78,9 +79,9 @@ class SearchSpace(ABC):
     reports) and implement :meth:`_sample` and :meth:`_build`.
     """
 
-    name: str = ""
-    description: str = ""
-    ranges: dict[str, Range] = {}
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    ranges: ClassVar[dict[str, Range]] = {}
 
     def sample(self, seed: int) -> dict[str, Any]:
         """The spec of architecture number ``seed`` of this space (deterministic)."""

@@ -38,7 +38,9 @@ def conv_bn(
     activation: str | None = "relu",
 ):
     """Conv2D (no bias) + BatchNorm + optional activation; the converter folds the BN."""
-    x = layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False, name=f"{name}_conv")(
+        x
+    )
     x = layers.BatchNormalization(name=f"{name}_bn")(x)
     return act(x, f"{name}_act", activation) if activation else x
 

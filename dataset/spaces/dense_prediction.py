@@ -5,14 +5,22 @@ paper, Sandler 2018: separable box/class heads on MBConv feature maps at several
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 import numpy as np
 from keras import layers
 
 from dataset.spaces import blocks
-from dataset.spaces.base import Range, SearchSpace, pick, round_channels, sized, sized_int, sized_pick
+from dataset.spaces.base import (
+    Range,
+    SearchSpace,
+    pick,
+    round_channels,
+    sized,
+    sized_int,
+    sized_pick,
+)
 
 SEG_HW: tuple[int, ...] = (64, 96, 128, 160, 192, 224, 256)
 SEG_LEVELS = (2, 4)  # number of down-sampling steps
@@ -25,7 +33,12 @@ DET_CLASSES: tuple[int, ...] = (2, 21, 91)
 DET_WIDTH = (0.2, 1.4)
 # SSDLite backbone stages (filters, repeats, stride): MobileNetV2 down to stride 32.
 DET_STAGES: tuple[tuple[int, int, int], ...] = (
-    (16, 1, 1), (24, 2, 2), (32, 3, 2), (64, 4, 2), (96, 3, 1), (160, 3, 2),
+    (16, 1, 1),
+    (24, 2, 2),
+    (32, 3, 2),
+    (64, 4, 2),
+    (96, 3, 1),
+    (160, 3, 2),
 )
 
 
@@ -34,7 +47,7 @@ class DensePredictionSpace(SearchSpace):
 
     name = "dense_prediction"
     description = "U-Net segmentation and SSDLite detection heads on an MBConv backbone"
-    ranges = {
+    ranges: ClassVar[dict[str, Range]] = {
         "input_hw": Range(min(SEG_HW + DET_HW), max(SEG_HW + DET_HW)),
         "levels": Range(2, 5),  # U-Net levels; SSDLite feature maps
         "base_filters": Range(8, 48),  # U-Net base filters; SSDLite stem filters
@@ -71,9 +84,13 @@ class DensePredictionSpace(SearchSpace):
         hw = sized_pick(rng, size, DET_HW, jitter=0.3)
         width = round(sized(rng, size, *DET_WIDTH), 3)
         stages = [
-            {"filters": round_channels(filters * width), "stride": stride,
-             "repeats": sized_int(rng, size, max(1, repeats - 1), repeats, jitter=0.4),
-             "kernel": pick(rng, (3, 5)), "expansion": 1 if i == 0 else pick(rng, (3, 4, 6))}
+            {
+                "filters": round_channels(filters * width),
+                "stride": stride,
+                "repeats": sized_int(rng, size, max(1, repeats - 1), repeats, jitter=0.4),
+                "kernel": pick(rng, (3, 5)),
+                "expansion": 1 if i == 0 else pick(rng, (3, 4, 6)),
+            }
             for i, (filters, repeats, stride) in enumerate(DET_STAGES)
         ]
         num_extra = int(rng.integers(0, 4))
@@ -148,9 +165,16 @@ class DensePredictionSpace(SearchSpace):
             if stage["stride"] == 2 and i >= 4:
                 features.append(x)  # stride-16 map, before the last down-sampling stage
             for j in range(stage["repeats"]):
-                x = blocks.mbconv(x, f"s{i}b{j}", stage["filters"], stage["kernel"],
-                                  stage["stride"] if j == 0 else 1, stage["expansion"], False,
-                                  activation)
+                x = blocks.mbconv(
+                    x,
+                    f"s{i}b{j}",
+                    stage["filters"],
+                    stage["kernel"],
+                    stage["stride"] if j == 0 else 1,
+                    stage["expansion"],
+                    False,
+                    activation,
+                )
         features.append(x)
         for i, filters in enumerate(spec["extra_filters"]):
             x = blocks.conv_bn(x, f"extra{i}_reduce", filters // 2, 1, 1, activation)

@@ -6,7 +6,7 @@ activation and input resolution (64-224). Stage templates follow the papers' tab
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 import numpy as np
@@ -41,12 +41,22 @@ MB_FAMILIES: dict[str, MBFamily] = {
 }
 # MobileNetV2 Table 2 (filters, repeats, stride) after the stem; a sample keeps a prefix of 4-7.
 MB_STAGES: tuple[tuple[int, int, int], ...] = (
-    (16, 1, 1), (24, 2, 2), (32, 3, 2), (64, 4, 2), (96, 3, 1), (160, 3, 2), (320, 1, 1),
+    (16, 1, 1),
+    (24, 2, 2),
+    (32, 3, 2),
+    (64, 4, 2),
+    (96, 3, 1),
+    (160, 3, 2),
+    (320, 1, 1),
 )
 # ResNet stages (filters, stride); repeats sampled per stage (ResNet-18: 2222, -50: 3463).
 RESNET_STAGES: tuple[tuple[int, int], ...] = ((64, 1), (128, 2), (256, 2), (512, 2))
 FAMILY_WEIGHTS: dict[str, float] = {
-    "mobilenetv2": 0.2, "mobilenetv3": 0.2, "efficientnet": 0.15, "mnasnet": 0.2, "resnet": 0.25,
+    "mobilenetv2": 0.2,
+    "mobilenetv3": 0.2,
+    "efficientnet": 0.15,
+    "mnasnet": 0.2,
+    "resnet": 0.25,
 }
 RESOLUTIONS_HW: tuple[int, ...] = (64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224)
 NUM_CLASSES: tuple[int, ...] = (10, 100, 1000)
@@ -59,7 +69,7 @@ class ImageClassificationSpace(SearchSpace):
 
     name = "image_classification"
     description = "MobileNetV2/V3, EfficientNet, MnasNet (MBConv) and ResNet classifiers"
-    ranges = {
+    ranges: ClassVar[dict[str, Range]] = {
         "input_hw": Range(64, 224),
         "num_blocks": Range(3, 24),
         "width_mult": Range(RESNET_WIDTH[0], MB_WIDTH[1]),
@@ -91,20 +101,26 @@ class ImageClassificationSpace(SearchSpace):
         num_stages = sized_int(rng, size, 4, len(MB_STAGES), jitter=0.4)
         stages = []
         for filters, repeats, stride in MB_STAGES[:num_stages]:
-            stages.append({
-                "block": "mbconv",
-                "filters": round_channels(filters * width),
-                "repeats": sized_int(rng, size, max(1, repeats - 1), repeats + 1, jitter=0.4),
-                "stride": stride,
-                "kernel": pick(rng, fam.kernels),
-                "expansion": 1 if not stages else pick(rng, fam.expansions),
-                "se": pick(rng, fam.se),
-                "activation": pick(rng, fam.activations),
-            })
+            stages.append(
+                {
+                    "block": "mbconv",
+                    "filters": round_channels(filters * width),
+                    "repeats": sized_int(rng, size, max(1, repeats - 1), repeats + 1, jitter=0.4),
+                    "stride": stride,
+                    "kernel": pick(rng, fam.kernels),
+                    "expansion": 1 if not stages else pick(rng, fam.expansions),
+                    "se": pick(rng, fam.se),
+                    "activation": pick(rng, fam.activations),
+                }
+            )
         return {
             "width_mult": width,
-            "stem": {"filters": round_channels(32 * width), "kernel": 3, "stride": 2,
-                     "activation": stages[0]["activation"]},
+            "stem": {
+                "filters": round_channels(32 * width),
+                "kernel": 3,
+                "stride": 2,
+                "activation": stages[0]["activation"],
+            },
             "stages": stages,
             "head_filters": round_channels(1280 * width),
         }
@@ -126,8 +142,13 @@ class ImageClassificationSpace(SearchSpace):
         big_stem = pick(rng, (False, True))
         return {
             "width_mult": width,
-            "stem": {"filters": round_channels(64 * width), "kernel": 7 if big_stem else 3,
-                     "stride": 2, "activation": "relu", "max_pool": big_stem},
+            "stem": {
+                "filters": round_channels(64 * width),
+                "kernel": 7 if big_stem else 3,
+                "stride": 2,
+                "activation": "relu",
+                "max_pool": big_stem,
+            },
             "stages": stages,
             "head_filters": 0,
         }
@@ -144,8 +165,9 @@ class ImageClassificationSpace(SearchSpace):
     def _build(self, spec: dict[str, Any]) -> keras.Model:
         inputs = blocks.model_input(spec["input_shape"])
         stem = spec["stem"]
-        x = blocks.conv_bn(inputs, "stem", stem["filters"], stem["kernel"], stem["stride"],
-                           stem["activation"])
+        x = blocks.conv_bn(
+            inputs, "stem", stem["filters"], stem["kernel"], stem["stride"], stem["activation"]
+        )
         if stem.get("max_pool"):
             x = keras.layers.MaxPooling2D(3, 2, padding="same", name="stem_pool")(x)
         for i, stage in enumerate(spec["stages"]):
@@ -153,15 +175,32 @@ class ImageClassificationSpace(SearchSpace):
                 stride = stage["stride"] if j == 0 else 1
                 name = f"s{i}b{j}"
                 if stage["block"] == "mbconv":
-                    x = blocks.mbconv(x, name, stage["filters"], stage["kernel"], stride,
-                                      stage["expansion"], stage["se"], stage["activation"])
+                    x = blocks.mbconv(
+                        x,
+                        name,
+                        stage["filters"],
+                        stage["kernel"],
+                        stride,
+                        stage["expansion"],
+                        stage["se"],
+                        stage["activation"],
+                    )
                 elif stage["block"] in ("basic", "bottleneck"):
-                    x = blocks.resnet_block(x, name, stage["filters"], stride,
-                                            stage["block"] == "bottleneck", stage["activation"])
+                    x = blocks.resnet_block(
+                        x,
+                        name,
+                        stage["filters"],
+                        stride,
+                        stage["block"] == "bottleneck",
+                        stage["activation"],
+                    )
                 else:
-                    raise ValueError(f"stage block {stage['block']!r} is not mbconv/basic/bottleneck")
+                    raise ValueError(
+                        f"stage block {stage['block']!r} is not mbconv/basic/bottleneck"
+                    )
         if spec["head_filters"]:
-            x = blocks.conv_bn(x, "head", spec["head_filters"], 1, 1,
-                               spec["stages"][-1]["activation"])
+            x = blocks.conv_bn(
+                x, "head", spec["head_filters"], 1, 1, spec["stages"][-1]["activation"]
+            )
         outputs = blocks.classifier(x, "classifier", spec["num_classes"])
         return keras.Model(inputs, outputs, name=f"{self.name}_{spec['seed']}")

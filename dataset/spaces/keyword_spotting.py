@@ -5,27 +5,38 @@ Frame counts and feature sizes are those of Speech Commands front ends (10-64 fe
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 import numpy as np
 from keras import layers
 
 from dataset.spaces import blocks
-from dataset.spaces.base import Range, SearchSpace, pick, round_channels, sized, sized_int, sized_pick
+from dataset.spaces.base import (
+    Range,
+    SearchSpace,
+    pick,
+    round_channels,
+    sized,
+    sized_int,
+    sized_pick,
+)
 
 FRAMES: tuple[int, ...] = (49, 62, 98, 124)  # 1 s of audio at 20/16/10/8 ms hops
 FEATURES: tuple[int, ...] = (10, 13, 20, 40, 64)  # MFCC counts and log-mel bins
 NUM_CLASSES: tuple[int, ...] = (2, 12, 35)
 # DS-CNN first-conv kernels (time, freq) and strides, from Hello Edge's S/M/L models.
 DSCNN_STEMS: tuple[tuple[list[int], list[int]], ...] = (
-    ([10, 4], [2, 2]), ([10, 4], [2, 1]), ([3, 3], [2, 2]), ([3, 3], [1, 1]),
+    ([10, 4], [2, 2]),
+    ([10, 4], [2, 1]),
+    ([3, 3], [2, 2]),
+    ([3, 3], [1, 1]),
 )
 DSCNN_FILTERS = (16, 320)  # log scale, tied to the size draw
 MAX_FILTERS = 320
 DSCNN_BLOCKS = (2, 8)
-CONV1D_FILTERS = (8, 192)
-CONV1D_LAYERS = (2, 10)
+CONV1D_FILTERS = (16, 256)  # log scale, tied to the size draw
+CONV1D_LAYERS = (3, 10)
 CONV1D_KERNELS: tuple[int, ...] = (3, 5, 7, 9)
 ACTIVATIONS: tuple[str, ...] = ("relu", "relu6", "hard_swish")
 
@@ -35,7 +46,7 @@ class KeywordSpottingSpace(SearchSpace):
 
     name = "keyword_spotting"
     description = "DS-CNN on MFCC images and Conv1D/TC-ResNet stacks on feature sequences"
-    ranges = {
+    ranges: ClassVar[dict[str, Range]] = {
         "frames": Range(min(FRAMES), max(FRAMES)),
         "features": Range(min(FEATURES), max(FEATURES)),
         "filters": Range(8, MAX_FILTERS),
@@ -50,8 +61,11 @@ class KeywordSpottingSpace(SearchSpace):
         size = float(rng.uniform())
         frames = sized_pick(rng, size, FRAMES, jitter=0.4)
         features = sized_pick(rng, size, FEATURES, jitter=0.4)
-        spec: dict[str, Any] = {"arch": arch, "num_classes": pick(rng, NUM_CLASSES),
-                                "activation": pick(rng, ACTIVATIONS)}
+        spec: dict[str, Any] = {
+            "arch": arch,
+            "num_classes": pick(rng, NUM_CLASSES),
+            "activation": pick(rng, ACTIVATIONS),
+        }
         if arch == "ds_cnn":
             kernel, stride = pick(rng, DSCNN_STEMS)
             filters = round_channels(sized(rng, size, *DSCNN_FILTERS))
@@ -69,12 +83,14 @@ class KeywordSpottingSpace(SearchSpace):
             spec["layers"] = []
             for i in range(num_layers):
                 stride = 2 if i % 3 == 0 and i > 0 and pick(rng, (False, True)) else 1
-                spec["layers"].append({
-                    "filters": min(MAX_FILTERS, round_channels(base * 1.5 ** (i // 3), 4, 8)),
-                    "kernel": pick(rng, CONV1D_KERNELS),
-                    "stride": stride,
-                    "dilation": 1 if stride > 1 else pick(rng, (1, 1, 2, 4)),
-                })
+                spec["layers"].append(
+                    {
+                        "filters": min(MAX_FILTERS, round_channels(base * 1.5 ** (i // 3), 4, 8)),
+                        "kernel": pick(rng, CONV1D_KERNELS),
+                        "stride": stride,
+                        "dilation": 1 if stride > 1 else pick(rng, (1, 1, 2, 4)),
+                    }
+                )
         return spec
 
     def measure(self, spec: dict[str, Any]) -> dict[str, float]:
@@ -91,17 +107,30 @@ class KeywordSpottingSpace(SearchSpace):
         activation = spec["activation"]
         if spec["arch"] == "ds_cnn":
             stem = spec["stem"]
-            x = blocks.conv_bn(inputs, "stem", stem["filters"], tuple(stem["kernel"]),
-                               tuple(stem["stride"]), activation)
+            x = blocks.conv_bn(
+                inputs,
+                "stem",
+                stem["filters"],
+                tuple(stem["kernel"]),
+                tuple(stem["stride"]),
+                activation,
+            )
             for i, layer in enumerate(spec["layers"]):
-                x = blocks.separable(x, f"ds{i}", layer["filters"], layer["kernel"],
-                                     layer["stride"], activation)
+                x = blocks.separable(
+                    x, f"ds{i}", layer["filters"], layer["kernel"], layer["stride"], activation
+                )
         elif spec["arch"] == "conv1d":
             x = inputs
             for i, layer in enumerate(spec["layers"]):
-                y = layers.Conv1D(layer["filters"], layer["kernel"], layer["stride"],
-                                  padding="same", dilation_rate=layer["dilation"],
-                                  use_bias=False, name=f"c{i}_conv")(x)
+                y = layers.Conv1D(
+                    layer["filters"],
+                    layer["kernel"],
+                    layer["stride"],
+                    padding="same",
+                    dilation_rate=layer["dilation"],
+                    use_bias=False,
+                    name=f"c{i}_conv",
+                )(x)
                 y = layers.BatchNormalization(name=f"c{i}_bn")(y)
                 if spec["residual"] and x.shape[1:] == y.shape[1:]:
                     y = layers.Add(name=f"c{i}_add")([x, y])

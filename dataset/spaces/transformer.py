@@ -5,19 +5,27 @@ encoder blocks of multi-head attention + LayerNorm + GELU MLP) and a MobileViT-s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 import numpy as np
 from keras import layers
 
 from dataset.spaces import blocks
-from dataset.spaces.base import Range, SearchSpace, pick, round_channels, sized, sized_int, sized_pick
+from dataset.spaces.base import (
+    Range,
+    SearchSpace,
+    pick,
+    round_channels,
+    sized,
+    sized_int,
+    sized_pick,
+)
 
 VIT_HW: tuple[int, ...] = (32, 64, 96, 128, 160, 192, 224)
 PATCHES: tuple[int, ...] = (4, 8, 16, 32)
 MAX_TOKENS = 256  # the ViT-S/16 @ 224 count (196), rounded up; keeps attention's N^2 bounded
-DIM = (32, 384)  # embedding width, log-uniform, multiple of the head count times 8
+DIM = (32, 512)  # embedding width, log scale tied to the size draw; a multiple of 8 x heads
 HEADS: tuple[int, ...] = (1, 2, 4, 6, 8)
 DEPTH = (1, 12)
 MLP_RATIOS: tuple[int, ...] = (1, 2, 3, 4)
@@ -31,7 +39,7 @@ class TransformerSpace(SearchSpace):
 
     name = "transformer"
     description = "ViT (patch embedding + MHA/LayerNorm/GELU MLP) and MobileViT-style hybrids"
-    ranges = {
+    ranges: ClassVar[dict[str, Range]] = {
         "input_hw": Range(min(VIT_HW), max(HYBRID_HW)),
         "tokens": Range(4, MAX_TOKENS),
         "dim": Range(DIM[0], DIM[1]),
@@ -59,7 +67,9 @@ class TransformerSpace(SearchSpace):
         if arch == "vit":
             hw = sized_pick(rng, size, VIT_HW, jitter=0.3)
             # Patch sizes giving 4..MAX_TOKENS tokens, fewest tokens first.
-            patches = [p for p in sorted(PATCHES, reverse=True) if 4 <= (hw // p) ** 2 <= MAX_TOKENS]
+            patches = [
+                p for p in sorted(PATCHES, reverse=True) if 4 <= (hw // p) ** 2 <= MAX_TOKENS
+            ]
             spec["input_shape"] = [hw, hw, 3]
             spec["patch"] = sized_pick(rng, size, patches, jitter=0.3)
         else:
@@ -71,8 +81,11 @@ class TransformerSpace(SearchSpace):
             base = sized(rng, size, 8, 48)
             spec["input_shape"] = [hw, hw, 3]
             spec["stem"] = [
-                {"filters": round_channels(base * 1.5**i),
-                 "expansion": 1 if i == 0 else pick(rng, (2, 4)), "kernel": 3}
+                {
+                    "filters": round_channels(base * 1.5**i),
+                    "expansion": 1 if i == 0 else pick(rng, (2, 4)),
+                    "kernel": 3,
+                }
                 for i in range(stem_stages)
             ]
         return spec
@@ -92,8 +105,16 @@ class TransformerSpace(SearchSpace):
         elif spec["arch"] == "hybrid":
             x = inputs
             for i, stage in enumerate(spec["stem"]):
-                x = blocks.mbconv(x, f"stem{i}", stage["filters"], stage["kernel"], 2,
-                                  stage["expansion"], False, "hard_swish")
+                x = blocks.mbconv(
+                    x,
+                    f"stem{i}",
+                    stage["filters"],
+                    stage["kernel"],
+                    2,
+                    stage["expansion"],
+                    False,
+                    "hard_swish",
+                )
             x = blocks.conv_bn(x, "to_tokens", dim, 1, 1, None)
         else:
             raise ValueError(f"arch {spec['arch']!r} is not vit or hybrid")

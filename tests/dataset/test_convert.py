@@ -19,6 +19,7 @@ from ai_edge_litert.interpreter import Interpreter
 from dataset.convert import clear_cache, representative_data, to_tflite, to_tflite_pair
 from dataset.errors import ConversionError
 from dataset.spaces import SPACES, build_model, sample_spec
+from dataset.spaces.blocks import ACTIVATIONS
 
 REPO = Path(__file__).resolve().parents[2]
 VELA = Path(sys.executable).with_name("vela")
@@ -83,11 +84,42 @@ def test_flatbuffer_runs_in_litert_with_the_model_shapes(converted, precision):
 
 def test_int8_is_full_integer(converted):
     _, _, flatbuffers = converted
-    interpreter = Interpreter(model_content=flatbuffers["int8"])
-    float_tensors = [t["name"] for t in interpreter.get_tensor_details()
-                     if t["dtype"] == np.float32]
-    assert float_tensors == []
+    assert _full_integer(flatbuffers["int8"]) == []
     assert len(flatbuffers["int8"]) < len(flatbuffers["fp32"])
+
+
+def _full_integer(flatbuffer: bytes) -> list[str]:
+    """Names of float tensors left in a flatbuffer (none in a full-integer model)."""
+    interpreter = Interpreter(model_content=flatbuffer)
+    return [t["name"] for t in interpreter.get_tensor_details() if t["dtype"] == np.float32]
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_every_activation_quantizes_fully(activation):
+    spec = sample_spec("keyword_spotting", small_seeds("keyword_spotting", 1)[0])
+    spec["activation"] = activation
+    assert _full_integer(to_tflite(build_model(spec), "int8")) == []
+
+
+def test_squeeze_excite_with_hard_swish_quantizes_fully():
+    spec = sample_spec("image_classification", small_seeds("image_classification", 1)[0])
+    stage = {
+        "block": "mbconv",
+        "filters": 16,
+        "repeats": 1,
+        "stride": 2,
+        "kernel": 5,
+        "expansion": 4,
+        "se": True,
+        "activation": "hard_swish",
+    }
+    spec.update(
+        family="mobilenetv3",
+        stages=[stage],
+        head_filters=32,
+        stem={"filters": 8, "kernel": 3, "stride": 2, "activation": "hard_swish"},
+    )
+    assert _full_integer(to_tflite(build_model(spec), "int8")) == []
 
 
 def test_int8_is_accepted_by_vela(converted, tmp_path):
@@ -95,9 +127,18 @@ def test_int8_is_accepted_by_vela(converted, tmp_path):
     model_path = tmp_path / "m.tflite"
     model_path.write_bytes(flatbuffers["int8"])
     done = subprocess.run(
-        [str(VELA), "--accelerator-config", "ethos-u55-128", str(model_path),
-         "--output-dir", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=300,
+        [
+            str(VELA),
+            "--accelerator-config",
+            "ethos-u55-128",
+            str(model_path),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert (tmp_path / "out" / "m_vela.tflite").stat().st_size > 0
@@ -128,7 +169,8 @@ def test_same_bytes_as_tensorflows_public_converter(precision):
         return model(x, training=False)
 
     concrete = tf.function(serve).get_concrete_function(
-        tf.TensorSpec(model.inputs[0].shape, tf.float32, name="input_0"))
+        tf.TensorSpec(model.inputs[0].shape, tf.float32, name="input_0")
+    )
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
     converter.exclude_conversion_metadata = True
     if precision == "int8":
@@ -148,12 +190,21 @@ def test_bytes_are_identical_across_processes():
         "pair = to_tflite_pair(build_model(json.loads(sys.argv[1])), seed=2)\n"
         "print(json.dumps({k: hashlib.sha256(v).hexdigest() for k, v in pair.items()}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script, json.dumps(spec)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(spec)],
+        cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     there = json.loads(done.stdout.strip().splitlines()[-1])
     clear_cache()
-    here = {k: hashlib.sha256(v).hexdigest() for k, v in to_tflite_pair(build_model(spec), seed=2).items()}
+    here = {
+        k: hashlib.sha256(v).hexdigest()
+        for k, v in to_tflite_pair(build_model(spec), seed=2).items()
+    }
     assert here == there
 
 

@@ -18,7 +18,10 @@ SPACE_NAMES = sorted(SPACES)
 COVERAGE_SEEDS = range(300)
 # The variety each space promises (the list), keyed by the spec field that names it.
 KINDS: dict[str, tuple[str, set[str]]] = {
-    "image_classification": ("family", {"mobilenetv2", "mobilenetv3", "efficientnet", "mnasnet", "resnet"}),
+    "image_classification": (
+        "family",
+        {"mobilenetv2", "mobilenetv3", "efficientnet", "mnasnet", "resnet"},
+    ),
     "keyword_spotting": ("arch", {"ds_cnn", "conv1d"}),
     "dense_prediction": ("task", {"segmentation", "detection"}),
     "transformer": ("arch", {"vit", "hybrid"}),
@@ -59,8 +62,10 @@ def test_spec_is_json_and_deterministic(space, seed):
 @pytest.mark.parametrize("space", SPACE_NAMES)
 def test_seeds_give_distinct_architectures(space):
     ids = {arch_id(sample_spec(space, s)) for s in range(50)}
-    shapes = {json.dumps({k: v for k, v in sample_spec(space, s).items() if k != "seed"})
-              for s in range(50)}
+    shapes = {
+        json.dumps({k: v for k, v in sample_spec(space, s).items() if k != "seed"})
+        for s in range(50)
+    }
     assert len(ids) == 50
     assert len(shapes) >= 45  # architectures themselves differ, not only their seeds
 
@@ -71,7 +76,11 @@ def test_samples_stay_in_and_cover_the_declared_ranges(space):
     samples = [SPACES[space].measure(sample_spec(space, s)) for s in COVERAGE_SEEDS]
     for quantity, rng in declared.items():
         values = [m[quantity] for m in samples]
-        assert rng.low <= min(values) and max(values) <= rng.high, (quantity, min(values), max(values))
+        assert rng.low <= min(values) and max(values) <= rng.high, (
+            quantity,
+            min(values),
+            max(values),
+        )
         span = rng.high - rng.low
         assert min(values) <= rng.low + 0.2 * span, (quantity, "low end not reached", min(values))
         assert max(values) >= rng.high - 0.2 * span, (quantity, "high end not reached", max(values))
@@ -157,15 +166,25 @@ def test_malformed_specs_raise_spec_error(make_spec, match):
 
 def test_spec_for_another_space_is_refused_by_that_space():
     spec = sample_spec("keyword_spotting", 0)
-    with pytest.raises(SpecError, match="spec is for space 'keyword_spotting', expected 'transformer'"):
+    with pytest.raises(
+        SpecError, match="spec is for space 'keyword_spotting', expected 'transformer'"
+    ):
         get_space("transformer").build(spec)
 
 
 @pytest.mark.parametrize(
     ("space", "mutate", "match"),
     [
-        ("keyword_spotting", lambda s: s.update(arch="lstm"), "arch 'lstm' is not ds_cnn or conv1d"),
-        ("keyword_spotting", lambda s: s.update(activation="tanh"), "activation 'tanh' is not one of"),
+        (
+            "keyword_spotting",
+            lambda s: s.update(arch="lstm"),
+            "arch 'lstm' is not ds_cnn or conv1d",
+        ),
+        (
+            "keyword_spotting",
+            lambda s: s.update(activation="tanh"),
+            "activation 'tanh' is not one of",
+        ),
         ("dense_prediction", lambda s: s.update(task="depth"), "task 'depth' is not segmentation"),
         ("transformer", lambda s: s.update(arch="rnn"), "arch 'rnn' is not vit or hybrid"),
         ("transformer", lambda s: s.update(heads=7, dim=64), "dim 64 is not a multiple of heads 7"),
