@@ -29,12 +29,19 @@ def _mount() -> None:
     from api.cli import dataset as dataset_cmd
     from api.cli import hw as hw_cmd
     from api.cli import inspect as inspect_cmd
+    from api.cli import predict as predict_cmd
     from api.cli import serve as serve_cmd
+    from api.cli import target as target_cmd
+    from api.cli import train as train_cmd
 
     app.command("inspect")(inspect_cmd.inspect)
     app.command("serve")(serve_cmd.serve)
     app.add_typer(dataset_cmd.app, name="dataset")
     app.add_typer(hw_cmd.app, name="hw")
+    app.command("train")(train_cmd.train)
+    app.command("evaluate")(train_cmd.evaluate)
+    app.command("predict")(predict_cmd.predict)
+    app.add_typer(target_cmd.app, name="target")
 
 
 def main() -> None:

@@ -1,0 +1,227 @@
+"""``edgeperf train`` and ``edgeperf evaluate``: fit the performance GNN on the dataset, and report it.
+
+The dataset (a store URL or an exported ``.jsonl.xz``) is read here into plain structures
+(:class:`predictor.train.TrainingData`); :mod:`predictor.train` and :mod:`predictor.evaluate`
+never import :mod:`dataset`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+log = logging.getLogger(__name__)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Dataset store URL or SQLite path (default: the dataset's own)."),
+]
+ExportOption = Annotated[
+    Path | None,
+    typer.Option("--export", help="An exported dataset (.jsonl.xz) to read instead of a store."),
+]
+
+
+def open_store(db: str | None, export: Path | None):
+    """The dataset store to read: ``db``, or an in-memory store filled from ``export``."""
+    from dataset.export import DEFAULT_EXPORT_PATH, import_dataset
+    from dataset.store import DEFAULT_DB_URL, Store
+
+    if export is not None or (db is None and not Path(DEFAULT_DB_URL.removeprefix("sqlite:///")).exists()):
+        store = Store("sqlite://")
+        import_dataset(store, export or DEFAULT_EXPORT_PATH)
+        return store
+    return Store(db or DEFAULT_DB_URL)
+
+
+def load_training_data(store) -> tuple[Any, str]:
+    """(TrainingData, dataset hash) of every converted graph with its first build labels."""
+    from sqlalchemy import select
+
+    from dataset.stats import noise_pairs
+    from dataset.store import Architecture, Graph, Label, Run
+    from predictor.graph import OpGraph
+    from predictor.targets import METRICS
+    from predictor.train import TrainingData
+
+    graphs, labels, arch_ids, spaces = [], [], [], []
+    digest = hashlib.sha256()
+    with store.session() as sess:
+        rows = sess.execute(
+            select(Graph.id, Graph.arch_id, Graph.opgraph, Architecture.space)
+            .join(Architecture, Architecture.id == Graph.arch_id)
+            .order_by(Graph.id)
+        ).all()
+        label_rows = sess.execute(
+            select(Label.graph_id, Label.target, Label.latency_ms, Label.energy_mj, Label.memory_kb, Label.storage_kb)
+            .join(Run, Run.id == Label.run_id)
+            .where(Run.kind != "noise")
+            .order_by(Label.created_at, Label.id)
+        ).all()
+    by_graph: dict[str, dict[str, dict[str, float | None]]] = {}
+    for gid, target, *values in label_rows:
+        per = by_graph.setdefault(gid, {})
+        if target not in per:  # the first build label; later runs are re-measurements
+            per[target] = dict(zip(METRICS, values))
+    for gid, arch_id, opgraph, space in rows:
+        graphs.append(OpGraph.from_dict(opgraph))
+        labels.append(by_graph.get(gid, {}))
+        arch_ids.append(arch_id)
+        spaces.append(space)
+        digest.update(gid.encode())
+        digest.update(json.dumps(by_graph.get(gid, {}), sort_keys=True).encode())
+    noise = {"cpu-xnnpack-1t": [(a, b) for _, a, b in noise_pairs(store)]}
+    data = TrainingData(graphs, labels, arch_ids, spaces, noise)
+    return data, digest.hexdigest()[:16]
+
+
+def _machine() -> dict[str, Any]:
+    import os
+
+    import torch
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+
+
+def train(
+    db: DbOption = None,
+    export: ExportOption = None,
+    out: Annotated[Path | None, typer.Option(help="Checkpoint to write (default: the shipped one).")] = None,
+    conv: Annotated[str, typer.Option(help="Convolution: sage, gin or gat.")] = "sage",
+    readout: Annotated[str, typer.Option(help="Readout: mean, sum or mean+sum.")] = "mean",
+    global_node: Annotated[bool, typer.Option(help="Add a BRP-NAS global node.")] = False,
+    hidden: Annotated[int, typer.Option(help="Node state width.")] = 128,
+    layers: Annotated[int, typer.Option(help="Message-passing layers.")] = 2,
+    epochs: Annotated[int, typer.Option(help="Most epochs (early stopping may end sooner).")] = 300,
+    patience: Annotated[int, typer.Option(help="Epochs without validation gain before stopping.")] = 40,
+    batch_size: Annotated[int, typer.Option(help="Graphs per step.")] = 32,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 3e-3,
+    seed: Annotated[int, typer.Option(help="Seed of the split, initialisation and batch order.")] = 0,
+    threads: Annotated[int, typer.Option(help="torch threads.")] = 1,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="Train every model choice, keep the best on validation.")
+    ] = False,
+    leave_out: Annotated[
+        str | None, typer.Option(help="Hold out this search space as the test set (generalisation run).")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show per-epoch progress.")] = True,
+) -> None:
+    """Train the GNN on the dataset (split by architecture) and write a checkpoint."""
+    from predictor import train as tr
+    from predictor.checkpoint import DEFAULT_CHECKPOINT, save_checkpoint
+    from predictor.evaluate import evaluate_split
+
+    data, data_hash = load_training_data(open_store(db, export))
+    if leave_out:
+        split = tr.split_leave_space_out(data.spaces, data.arch_ids, leave_out, seed=seed)
+    else:
+        split = tr.split_by_architecture(data.arch_ids, seed=seed)
+    train_d, val_d, test_d = (data.subset(s) for s in split)
+    typer.echo(
+        f"dataset {data_hash}: {len(data.graphs)} graphs, {len(set(data.arch_ids))} architectures; "
+        f"train/val/test {len(train_d.graphs)}/{len(val_d.graphs)}/{len(test_d.graphs)} graphs"
+    )
+
+    def show(epoch: int, train_loss: float, val_loss: float | None) -> None:
+        if progress and (epoch % 10 == 0):
+            typer.echo(f"  epoch {epoch:4d}  train {train_loss:.4f}  val {val_loss if val_loss is None else round(val_loss, 4)}")
+
+    base = dict(hidden=hidden, layers=layers, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr, seed=seed, threads=threads, progress=show)
+    choices = (
+        [dict(conv=c, readout=r, global_node=gn) for c, r, gn in tr.MODEL_CHOICES]
+        if compare
+        else [dict(conv=conv, readout=readout, global_node=global_node)]
+    )
+    results = []
+    for choice in choices:
+        typer.echo(f"training {choice}")
+        reg = tr.GNNRegressor(**base, **choice).fit(train_d, val_d)
+        results.append((reg.best_loss_, choice, reg))
+        typer.echo(f"  best epoch {reg.best_epoch_}, validation log-L1 {reg.best_loss_:.4f}, {reg.train_seconds_:.0f} s")
+    best_loss, best_choice, best = min(results, key=lambda r: r[0])
+    test_metrics = evaluate_split(best, test_d) if test_d.graphs else {}
+    command = "edgeperf " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    meta = {
+        "dataset_hash": data_hash,
+        "dataset_graphs": len(data.graphs),
+        "dataset_architectures": len(set(data.arch_ids)),
+        "split": {"train": len(train_d.graphs), "val": len(val_d.graphs), "test": len(test_d.graphs), "leave_out": leave_out},
+        "command": command,
+        "seed": seed,
+        "machine": _machine(),
+        "comparison": [{"choice": c, "val_log_l1": loss} for loss, c, _ in results],
+        "best_epoch": best.best_epoch_,
+        "val_log_l1": best_loss,
+        "test": test_metrics,
+        "note": "trained on a small development dataset" if len(data.graphs) < 1000 else "",
+    }
+    path = save_checkpoint(best, out or DEFAULT_CHECKPOINT, meta)
+    typer.echo(f"kept {best_choice}; wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+    for key, row in test_metrics.items():
+        typer.echo(f"  test {key}: MAPE {row['mape']:.1f}%  within10 {row['within10']:.0f}%  tau {row['kendall_tau']:.2f}")
+
+
+def evaluate(
+    db: DbOption = None,
+    export: ExportOption = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint to evaluate (default: the shipped one).")] = None,
+    out: Annotated[Path, typer.Option(help="Markdown report to write (plots go beside it).")] = Path("docs/accuracy.md"),
+    leave_space_out: Annotated[
+        bool, typer.Option(help="Also retrain once per search space with that space held out.")
+    ] = False,
+    epochs: Annotated[int, typer.Option(help="Most epochs of each leave-one-space-out run.")] = 200,
+    threads: Annotated[int, typer.Option(help="torch threads.")] = 1,
+) -> None:
+    """Score the checkpoint on its test split beside three baselines and the noise floor."""
+    from predictor import train as tr
+    from predictor.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
+    from predictor.evaluate import compare, noise_floor, write_report
+
+    data, data_hash = load_training_data(open_store(db, export))
+    model, meta = load_checkpoint(checkpoint or DEFAULT_CHECKPOINT)
+    if meta.get("dataset_hash") != data_hash:
+        typer.echo(
+            f"warning: checkpoint was trained on dataset {meta.get('dataset_hash')}, evaluating on {data_hash}; "
+            "its test split may overlap this data's training graphs",
+            err=True,
+        )
+    split = meta.get("split", {})
+    if split.get("leave_out"):
+        idx = tr.split_leave_space_out(data.spaces, data.arch_ids, split["leave_out"], seed=meta.get("seed", 0))
+    else:
+        idx = tr.split_by_architecture(data.arch_ids, seed=meta.get("seed", 0))
+    train_d, _, test_d = (data.subset(s) for s in idx)
+    reg = tr.GNNRegressor(threads=threads)
+    reg.model_, reg.targets_ = model, meta["targets"]
+    result = compare(reg, train_d, test_d, seed=meta.get("seed", 0))
+    loso = {}
+    if leave_space_out:
+        cfg = meta["model"]
+        for space in sorted(set(data.spaces)):
+            tri, vai, tei = tr.split_leave_space_out(data.spaces, data.arch_ids, space, seed=meta.get("seed", 0))
+            typer.echo(f"leave out {space}: train {len(tri)}, test {len(tei)} graphs")
+            r = tr.GNNRegressor(
+                conv=cfg["conv"], hidden=cfg["hidden"], layers=cfg["layers"], readout=cfg["readout"],
+                global_node=cfg["global_node"], epochs=epochs, seed=meta.get("seed", 0), threads=threads,
+            ).fit(data.subset(tri), data.subset(vai), targets=meta["targets"])
+            loso[space] = compare(r, data.subset(tri), data.subset(tei))
+    noise = {t: noise_floor(p) for t, p in data.noise.items()}
+    path = write_report(result, test_d, out, {**meta, "dataset_hash": data_hash}, noise, loso or None)
+    typer.echo(f"wrote {path}")
+    for r in result["rows"]:
+        if r["space"] == "all" and r["predictor"] == "gnn" and r["metric"] == "latency_ms":
+            typer.echo(f"  {r['target']:16s} latency MAPE {r['mape']:6.1f}%  within10 {r['within10']:5.1f}%  tau {r['kendall_tau']:.3f}")

@@ -1,0 +1,162 @@
+"""The performance GNN: message passing over the operator graph, a readout, one multi-task head.
+
+GraphSAGE-mean as in PerfSAGE (arXiv 2301.10999: 2 layers, 128 dims, op-type embedding, mean
+readout), with GIN and GAT convolutions, a BRP-NAS-style global node (Dudziak et al. 2020) and a
+sum readout as alternatives. The head predicts log(value) for every target x metric at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.nn import GATConv, GINEConv, SAGEConv
+from torch_geometric.utils import scatter
+
+from predictor.features import EDGE_DIM, GRAPH_DIM, NODE_DIM, OP_TYPES, FeatureBatch
+
+CONVS = ("sage", "gin", "gat")
+READOUTS = ("mean", "sum", "mean+sum")
+
+
+class PerfGNN(nn.Module):
+    """Predicts ``[G, n_outputs]`` log-space values from a :class:`FeatureBatch`'s tensors.
+
+    Args:
+        n_outputs: Targets x metrics.
+        conv: ``"sage"`` (mean aggregation), ``"gin"`` (GINE, uses edge features) or ``"gat"``.
+        hidden: Width of node states (128 in PerfSAGE).
+        layers: Message-passing layers (2 in PerfSAGE).
+        readout: ``"mean"``, ``"sum"`` or ``"mean+sum"`` pooling of node states per graph.
+        global_node: Add a virtual node joined to every op (BRP-NAS), updated each layer.
+        embed_dim: Width of the learned op-type embedding.
+        dropout: Dropout on node states during training.
+    """
+
+    def __init__(
+        self,
+        n_outputs: int,
+        conv: str = "sage",
+        hidden: int = 128,
+        layers: int = 2,
+        readout: str = "mean",
+        global_node: bool = False,
+        embed_dim: int = 16,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if conv not in CONVS:
+            raise ValueError(f"conv must be one of {CONVS}, got {conv!r}")
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
+        self.config = {
+            "n_outputs": n_outputs,
+            "conv": conv,
+            "hidden": hidden,
+            "layers": layers,
+            "readout": readout,
+            "global_node": global_node,
+            "embed_dim": embed_dim,
+            "dropout": dropout,
+        }
+        self.embed = nn.Embedding(len(OP_TYPES), embed_dim)
+        self.inp = nn.Linear(NODE_DIM + embed_dim, hidden)
+        self.convs = nn.ModuleList()
+        for _ in range(layers):
+            if conv == "sage":
+                self.convs.append(SAGEConv(hidden, hidden, aggr="mean"))
+            elif conv == "gin":
+                mlp = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+                self.convs.append(GINEConv(mlp, edge_dim=EDGE_DIM))
+            else:
+                self.convs.append(GATConv(hidden, hidden // 4, heads=4, edge_dim=EDGE_DIM, add_self_loops=True))
+        self.norms = nn.ModuleList(nn.LayerNorm(hidden) for _ in range(layers))
+        self.global_mlps = (
+            nn.ModuleList(nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU()) for _ in range(layers))
+            if global_node
+            else None
+        )
+        pooled = hidden * (2 if readout == "mean+sum" else 1)
+        self.graph_in = nn.Linear(GRAPH_DIM, hidden)
+        self.head = nn.Sequential(
+            nn.Linear(pooled + hidden, hidden), nn.ReLU(), nn.Linear(hidden, n_outputs)
+        )
+        self.dropout = nn.Dropout(dropout)
+        # Output = head + an affine map of the whole-graph features: the head learns a residual
+        # on top of a log-linear model of MACs, bytes and the analytic prior.
+        self.linear = nn.Linear(GRAPH_DIM, n_outputs)
+        # Standardisation fitted on the training set (buffers, so they travel in the weights).
+        for name, dim in (("x", NODE_DIM), ("e", EDGE_DIM), ("g", GRAPH_DIM), ("y", n_outputs)):
+            self.register_buffer(f"{name}_mean", torch.zeros(dim))
+            self.register_buffer(f"{name}_std", torch.ones(dim))
+
+    def set_scaling(self, x: Tensor, e: Tensor, g: Tensor, y: Tensor, y_mask: Tensor) -> None:
+        """Fit the input/output standardisation on training tensors (``y`` in log space)."""
+        for name, t in (("x", x), ("e", e), ("g", g)):
+            if len(t):
+                getattr(self, f"{name}_mean").copy_(t.mean(0))
+                getattr(self, f"{name}_std").copy_(t.std(0, unbiased=False).clamp_min(1e-3))
+        counts = y_mask.sum(0).clamp_min(1)
+        mean = (y * y_mask).sum(0) / counts
+        var = (((y - mean) * y_mask) ** 2).sum(0) / counts
+        self.y_mean.copy_(mean)
+        self.y_std.copy_(var.sqrt().clamp_min(0.05))
+
+    def forward(
+        self,
+        x: Tensor,
+        op_type: Tensor,
+        edge_index: Tensor,
+        edge_attr: Tensor,
+        batch: Tensor,
+        graph_attr: Tensor,
+    ) -> Tensor:
+        """Log-space predictions ``[G, n_outputs]`` (natural log of each metric's unit)."""
+        n_graphs = graph_attr.shape[0]
+        x = (x - self.x_mean) / self.x_std
+        edge_attr = (edge_attr - self.e_mean) / self.e_std
+        graph_attr = (graph_attr - self.g_mean) / self.g_std
+        h = torch.relu(self.inp(torch.cat([x, self.embed(op_type)], dim=1)))
+        g_state = torch.relu(self.graph_in(graph_attr))
+        for i, conv in enumerate(self.convs):
+            if self.global_mlps is not None:
+                h = h + g_state[batch]
+            if self.config["conv"] == "sage":
+                m = conv(h, edge_index)
+            else:
+                m = conv(h, edge_index, edge_attr)
+            h = self.norms[i](h + self.dropout(torch.relu(m)))
+            if self.global_mlps is not None:
+                g_state = g_state + self.global_mlps[i](scatter(h, batch, 0, dim_size=n_graphs, reduce="mean"))
+        readout = self.config["readout"]
+        if readout == "mean":
+            pooled = scatter(h, batch, 0, dim_size=n_graphs, reduce="mean")
+        elif readout == "sum":
+            pooled = scatter(h, batch, 0, dim_size=n_graphs, reduce="sum") / 32.0
+        else:
+            pooled = torch.cat(
+                [
+                    scatter(h, batch, 0, dim_size=n_graphs, reduce="mean"),
+                    scatter(h, batch, 0, dim_size=n_graphs, reduce="sum") / 32.0,
+                ],
+                dim=1,
+            )
+        out = self.head(torch.cat([pooled, g_state], dim=1)) + self.linear(graph_attr)
+        return out * self.y_std + self.y_mean
+
+
+def to_tensors(fb: FeatureBatch) -> dict[str, Tensor]:
+    """The model's keyword inputs from a feature batch (zero-copy where numpy allows)."""
+    return {
+        "x": torch.from_numpy(fb.x),
+        "op_type": torch.from_numpy(fb.op_type),
+        "edge_index": torch.from_numpy(fb.edge_index),
+        "edge_attr": torch.from_numpy(fb.edge_attr),
+        "batch": torch.from_numpy(fb.batch),
+        "graph_attr": torch.from_numpy(fb.graph_attr),
+    }
+
+
+def build_model(config: dict[str, Any]) -> PerfGNN:
+    return PerfGNN(**config)

@@ -1,0 +1,293 @@
+"""Training the performance GNN: architecture-grouped splits, masked log-space loss, early stopping.
+
+Labels are the dataset's per-target numbers; a missing or null one is masked out of the loss. The
+loss is L1 on the natural log of each metric, a symmetric MAPE-style loss (PerfSAGE trains on
+MAPE). Splits keep the fp32 and int8 twins of one architecture on the same side.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from predictor.errors import TrainingError
+from predictor.features import GraphFeatures, collate, graph_features
+from predictor.graph import OpGraph
+from predictor.model import PerfGNN, to_tensors
+from predictor.targets import METRICS
+
+log = logging.getLogger(__name__)
+
+#: The model choices ``edgeperf train --compare`` tries: (conv, readout, global node).
+MODEL_CHOICES: tuple[tuple[str, str, bool], ...] = (
+    ("sage", "mean", False),  # PerfSAGE
+    ("sage", "sum", False),
+    ("gin", "mean", False),
+    ("gat", "mean", False),
+    ("sage", "mean", True),  # BRP-NAS's global node
+)
+
+#: Per graph: target -> metric -> value (None or absent: no label).
+Labels = dict[str, dict[str, float | None]]
+
+
+@dataclass(slots=True)
+class TrainingData:
+    """What ``edgeperf train`` hands to the predictor: graphs, their labels, and their groups.
+
+    Attributes:
+        graphs: One :class:`OpGraph` per graph.
+        labels: Per graph, target -> metric -> value.
+        arch_ids: The architecture each graph was converted from (twins share one).
+        spaces: The search space of each graph's architecture.
+        noise: Per target, pairs of independent measurements ``(first, again)`` (noise floor).
+    """
+
+    graphs: list[OpGraph]
+    labels: list[Labels]
+    arch_ids: list[str]
+    spaces: list[str]
+    noise: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.graphs)
+        if not (len(self.labels) == len(self.arch_ids) == len(self.spaces) == n):
+            raise TrainingError(
+                f"graphs, labels, arch_ids and spaces must be equally long; got {n}, "
+                f"{len(self.labels)}, {len(self.arch_ids)}, {len(self.spaces)}"
+            )
+
+    def subset(self, idx: Sequence[int]) -> TrainingData:
+        return TrainingData(
+            [self.graphs[i] for i in idx],
+            [self.labels[i] for i in idx],
+            [self.arch_ids[i] for i in idx],
+            [self.spaces[i] for i in idx],
+            self.noise,
+        )
+
+    def targets(self) -> list[str]:
+        """Targets with at least one label, in first-seen order."""
+        seen: dict[str, None] = {}
+        for row in self.labels:
+            for t, metrics in row.items():
+                if any(v is not None for v in metrics.values()):
+                    seen.setdefault(t, None)
+        return list(seen)
+
+
+def split_by_architecture(
+    arch_ids: Sequence[str], val_frac: float = 0.15, test_frac: float = 0.15, seed: int = 0
+) -> tuple[list[int], list[int], list[int]]:
+    """(train, val, test) graph indices; every architecture's graphs land in one part."""
+    if not 0 <= val_frac < 1 or not 0 <= test_frac < 1 or val_frac + test_frac >= 1:
+        raise TrainingError(f"val_frac + test_frac must be in [0, 1); got {val_frac} + {test_frac}")
+    archs = sorted(set(arch_ids))
+    if len(archs) < 3 and (val_frac or test_frac):
+        raise TrainingError(f"need at least 3 architectures to split three ways, got {len(archs)}")
+    rng = np.random.default_rng(seed)
+    order = [archs[i] for i in rng.permutation(len(archs))]
+    n_test = max(1, round(test_frac * len(archs))) if test_frac else 0
+    n_val = max(1, round(val_frac * len(archs))) if val_frac else 0
+    part = {a: 2 for a in order[:n_test]}
+    part.update({a: 1 for a in order[n_test : n_test + n_val]})
+    parts: tuple[list[int], list[int], list[int]] = ([], [], [])
+    for i, a in enumerate(arch_ids):
+        parts[part.get(a, 0)].append(i)
+    return parts
+
+
+def split_leave_space_out(
+    spaces: Sequence[str], arch_ids: Sequence[str], held_out: str, val_frac: float = 0.15, seed: int = 0
+) -> tuple[list[int], list[int], list[int]]:
+    """Test on every graph of space ``held_out``; train/val split the other spaces by architecture."""
+    if held_out not in set(spaces):
+        raise TrainingError(f"search space {held_out!r} not in the data; expected one of {sorted(set(spaces))}")
+    rest = [i for i, s in enumerate(spaces) if s != held_out]
+    test = [i for i, s in enumerate(spaces) if s == held_out]
+    tr, va, _ = split_by_architecture([arch_ids[i] for i in rest], val_frac, 0.0, seed)
+    return [rest[i] for i in tr], [rest[i] for i in va], test
+
+
+def output_names(targets: Sequence[str]) -> list[tuple[str, str]]:
+    """(target, metric) of every output column, target-major."""
+    return [(t, m) for t in targets for m in METRICS]
+
+
+def label_matrix(labels: Sequence[Labels], targets: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Log-space label matrix ``[G, T*M]`` and its mask (1 where a positive label exists)."""
+    cols = output_names(targets)
+    y = np.zeros((len(labels), len(cols)), np.float32)
+    mask = np.zeros_like(y)
+    for i, row in enumerate(labels):
+        for j, (t, m) in enumerate(cols):
+            v = row.get(t, {}).get(m)
+            if v is not None and v > 0 and math.isfinite(v):
+                y[i, j] = math.log(v)
+                mask[i, j] = 1.0
+    return y, mask
+
+
+class GNNRegressor:
+    """Fits a :class:`PerfGNN` to per-target labels (scikit-learn shape).
+
+    Args:
+        conv, hidden, layers, readout, global_node, dropout: The model (see :class:`PerfGNN`).
+        epochs: Upper bound on passes over the training graphs.
+        batch_size: Graphs per optimiser step.
+        lr: AdamW learning rate (cosine-decayed to 5% over ``epochs``).
+        weight_decay: AdamW weight decay.
+        patience: Stop after this many epochs without a better validation loss.
+        seed: Seeds parameter initialisation and batch order.
+        threads: torch intra-op threads.
+        progress: Callback ``(epoch, train_loss, val_loss)`` after every epoch.
+    """
+
+    def __init__(
+        self,
+        conv: str = "sage",
+        hidden: int = 128,
+        layers: int = 2,
+        readout: str = "mean",
+        global_node: bool = False,
+        dropout: float = 0.0,
+        epochs: int = 300,
+        batch_size: int = 32,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        patience: int = 40,
+        seed: int = 0,
+        threads: int = 1,
+        progress: Callable[[int, float, float | None], None] | None = None,
+    ) -> None:
+        self.conv = conv
+        self.hidden = hidden
+        self.layers = layers
+        self.readout = readout
+        self.global_node = global_node
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.seed = seed
+        self.threads = threads
+        self.progress = progress
+
+    def model_config(self, n_outputs: int) -> dict[str, Any]:
+        return {
+            "n_outputs": n_outputs,
+            "conv": self.conv,
+            "hidden": self.hidden,
+            "layers": self.layers,
+            "readout": self.readout,
+            "global_node": self.global_node,
+            "dropout": self.dropout,
+        }
+
+    def fit(
+        self,
+        data: TrainingData,
+        val: TrainingData | None = None,
+        targets: Sequence[str] | None = None,
+    ) -> GNNRegressor:
+        """Train on ``data``; early-stop on ``val`` (or on the training loss without it)."""
+        torch.set_num_threads(self.threads)
+        torch.manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        self.targets_ = list(targets) if targets is not None else data.targets()
+        if not self.targets_:
+            raise TrainingError("no target has a label in the training data")
+        if len(data.graphs) < 2:
+            raise TrainingError(f"need at least 2 training graphs, got {len(data.graphs)}")
+        feats = [graph_features(g) for g in data.graphs]
+        y, mask = label_matrix(data.labels, self.targets_)
+        if not mask.any():
+            raise TrainingError(f"no usable (positive, finite) label for targets {self.targets_}")
+        val_set = None
+        if val is not None and val.graphs:
+            vy, vm = label_matrix(val.labels, self.targets_)
+            val_set = (collate([graph_features(g) for g in val.graphs]), torch.from_numpy(vy), torch.from_numpy(vm))
+        model = PerfGNN(**self.model_config(y.shape[1]))
+        full = collate(feats)
+        model.set_scaling(
+            torch.from_numpy(full.x), torch.from_numpy(full.edge_attr), torch.from_numpy(full.graph_attr),
+            torch.from_numpy(y), torch.from_numpy(mask),
+        )
+        opt = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.epochs, eta_min=self.lr * 0.05)
+        yt, mt = torch.from_numpy(y), torch.from_numpy(mask)
+        best, best_state, best_epoch, waited = math.inf, None, -1, 0
+        self.history_: list[dict[str, float | None]] = []
+        start = time.perf_counter()
+        for epoch in range(self.epochs):
+            model.train()
+            order = rng.permutation(len(feats))
+            total, weight = 0.0, 0.0
+            for s in range(0, len(order), self.batch_size):
+                idx = order[s : s + self.batch_size]
+                fb = collate([feats[i] for i in idx])
+                pred = model(**to_tensors(fb))
+                loss = masked_l1(pred, yt[idx], mt[idx])
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+                opt.step()
+                n = float(mt[idx].sum())
+                total += loss.item() * n
+                weight += n
+            sched.step()
+            train_loss = total / max(weight, 1.0)
+            val_loss = None
+            if val_set is not None:
+                model.eval()
+                with torch.inference_mode():
+                    val_loss = float(masked_l1(model(**to_tensors(val_set[0])), val_set[1], val_set[2]))
+            score = val_loss if val_loss is not None else train_loss
+            self.history_.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
+            if self.progress is not None:
+                self.progress(epoch, train_loss, val_loss)
+            if score < best - 1e-5:
+                best, best_state, best_epoch, waited = score, copy.deepcopy(model.state_dict()), epoch, 0
+            else:
+                waited += 1
+                if waited >= self.patience:
+                    log.info("early stop at epoch %d (best %d, loss %.4f)", epoch, best_epoch, best)
+                    break
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        model.eval()
+        self.model_ = model
+        self.best_epoch_ = best_epoch
+        self.best_loss_ = best
+        self.train_seconds_ = time.perf_counter() - start
+        return self
+
+    def predict_log(self, graphs: Sequence[OpGraph]) -> np.ndarray:
+        """Log-space predictions ``[G, T*M]`` in :func:`output_names` order."""
+        return predict_log(self.model_, [graph_features(g) for g in graphs], self.threads)
+
+
+def predict_log(model: PerfGNN, feats: Sequence[GraphFeatures], threads: int = 1, batch_size: int = 512) -> np.ndarray:
+    """Run ``model`` over precomputed features in batches, without autograd."""
+    torch.set_num_threads(threads)
+    model.eval()
+    outs = []
+    with torch.inference_mode():
+        for s in range(0, len(feats), batch_size):
+            outs.append(model(**to_tensors(collate(feats[s : s + batch_size]))).numpy())
+    return np.concatenate(outs) if outs else np.zeros((0, model.config["n_outputs"]), np.float32)
+
+
+def masked_l1(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean absolute log error over labelled entries (~MAPE for small errors)."""
+    return ((pred - y).abs() * mask).sum() / mask.sum().clamp_min(1.0)

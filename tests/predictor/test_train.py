@@ -1,0 +1,184 @@
+"""Training: twin-safe splits, masked log-space loss, learning a toy, determinism, checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from predictor import checkpoint as ck
+from predictor.errors import CheckpointError, TrainingError
+from predictor.evaluate import compare, metrics, noise_floor
+from predictor.train import GNNRegressor, label_matrix, masked_l1, split_by_architecture, split_leave_space_out
+from support.toy_graphs import toy_data
+
+FAST = dict(hidden=32, epochs=60, patience=60, batch_size=16, lr=5e-3, threads=1)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return toy_data(24, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    tr, va, _ = split_by_architecture(data.arch_ids, seed=0)
+    return GNNRegressor(seed=0, **FAST).fit(data.subset(tr), data.subset(va))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_split_never_separates_twins(data, seed):
+    parts = split_by_architecture(data.arch_ids, 0.2, 0.2, seed)
+    archs = [{data.arch_ids[i] for i in p} for p in parts]
+    assert not (archs[0] & archs[1]) and not (archs[0] & archs[2]) and not (archs[1] & archs[2])
+    assert sorted(i for p in parts for i in p) == list(range(len(data.graphs)))
+    assert all(parts)
+
+
+def test_split_is_deterministic(data):
+    assert split_by_architecture(data.arch_ids, seed=3) == split_by_architecture(data.arch_ids, seed=3)
+    assert split_by_architecture(data.arch_ids, seed=3) != split_by_architecture(data.arch_ids, seed=4)
+
+
+def test_leave_space_out(data):
+    tr, va, te = split_leave_space_out(data.spaces, data.arch_ids, "wide")
+    assert {data.spaces[i] for i in te} == {"wide"}
+    assert {data.spaces[i] for i in tr + va} == {"small"}
+    with pytest.raises(TrainingError, match="search space 'huge' not in the data"):
+        split_leave_space_out(data.spaces, data.arch_ids, "huge")
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [((["a", "b"],), "at least 3 architectures"), ((["a", "b", "c"], 0.6, 0.5), "val_frac \\+ test_frac")],
+)
+def test_split_errors(args, match):
+    with pytest.raises(TrainingError, match=match):
+        split_by_architecture(*args)
+
+
+def test_label_matrix_masks_missing_and_null(data):
+    y, mask = label_matrix(data.labels[:2], ["cpu-xnnpack-1t", "ethos-u55-128"])
+    # fp32 graph: no Ethos-U labels; int8 graph: storage_kb is None.
+    assert mask[0, 4:].sum() == 0
+    assert mask[1, 4:].tolist() == [1, 1, 1, 0]
+    assert y[0, 0] == pytest.approx(np.log(data.labels[0]["cpu-xnnpack-1t"]["latency_ms"]))
+
+
+def test_masked_loss_ignores_masked_entries():
+    pred = torch.tensor([[0.0, 100.0]])
+    y = torch.tensor([[1.0, 0.0]])
+    assert float(masked_l1(pred, y, torch.tensor([[1.0, 0.0]]))) == pytest.approx(1.0)
+
+
+def test_training_learns_the_toy(data, fitted):
+    h = fitted.history_
+    assert h[-1]["train_loss"] < 0.5 * h[0]["train_loss"]
+    _, _, te = split_by_architecture(data.arch_ids, seed=0)
+    test = data.subset(te)
+    result = compare(fitted, data.subset(split_by_architecture(data.arch_ids, seed=0)[0]), test)
+    row = next(r for r in result["rows"] if r["target"] == "cpu-xnnpack-1t" and r["metric"] == "latency_ms" and r["space"] == "all" and r["predictor"] == "gnn")
+    assert row["mape"] < 35 and row["kendall_tau"] > 0.5
+    assert {r["predictor"] for r in result["rows"]} == {"gnn", "macs", "analytic", "gbm"}
+
+
+def test_training_is_deterministic(data):
+    sub = data.subset(range(16))
+    a = GNNRegressor(seed=5, **{**FAST, "epochs": 3}).fit(sub)
+    b = GNNRegressor(seed=5, **{**FAST, "epochs": 3}).fit(sub)
+    np.testing.assert_allclose(a.predict_log(sub.graphs), b.predict_log(sub.graphs), rtol=1e-5)
+
+
+def test_early_stopping_stops(data):
+    reg = GNNRegressor(seed=0, **{**FAST, "epochs": 200, "patience": 2, "lr": 1e-9}).fit(data.subset(range(8)), data.subset(range(8, 16)))
+    assert len(reg.history_) < 200
+
+
+@pytest.mark.parametrize(
+    ("labels", "match"),
+    [([{}, {}], "no target has a label"), ([{"x": {"latency_ms": -1.0}}, {"x": {"latency_ms": 0.0}}], "no usable")],
+)
+def test_fit_errors(data, labels, match):
+    sub = data.subset([0, 1])
+    sub.labels = labels
+    with pytest.raises(TrainingError, match=match):
+        GNNRegressor(**FAST).fit(sub)
+
+
+def test_mismatched_training_data(data):
+    from predictor.train import TrainingData
+
+    with pytest.raises(TrainingError, match="equally long"):
+        TrainingData(data.graphs[:2], data.labels[:1], data.arch_ids[:2], data.spaces[:2])
+
+
+def test_metrics_and_noise_floor():
+    m = metrics(np.array([1.0, 2.15, 2.9, 5.0]), np.array([1.0, 2.0, 3.0, 4.0]))
+    assert m["mape"] == pytest.approx(100 * (0 + 0.075 + 1 / 30 + 0.25) / 4)
+    assert m["within10"] == 75.0
+    assert m["kendall_tau"] == pytest.approx(1.0)
+    assert noise_floor([]) is None
+    assert noise_floor([(1.0, 1.1), (2.0, 2.0)])["mape"] == pytest.approx(5.0)
+
+
+def test_checkpoint_round_trip(fitted, data, tmp_path):
+    path = ck.save_checkpoint(fitted, tmp_path / "m.pt", {"dataset_hash": "abc", "command": "edgeperf train"})
+    model, meta = ck.load_checkpoint(path)
+    assert meta["targets"] == fitted.targets_ and meta["dataset_hash"] == "abc"
+    assert meta["schema"]["version"] >= 1 and meta["command"] == "edgeperf train"
+    from predictor.train import predict_log
+    from predictor.features import graph_features
+
+    feats = [graph_features(g) for g in data.graphs[:4]]
+    np.testing.assert_allclose(predict_log(model, feats), fitted.predict_log(data.graphs[:4]), rtol=1e-6)
+
+
+def _resave(path, mutate):
+    blob = torch.load(path, weights_only=True)
+    mutate(blob)
+    torch.save(blob, path)
+
+
+def test_checkpoint_refuses_tampered_weights(fitted, tmp_path):
+    path = ck.save_checkpoint(fitted, tmp_path / "m.pt")
+    _resave(path, lambda b: b["state_dict"]["head.2.bias"].add_(1.0))
+    with pytest.raises(CheckpointError, match="does not match the recorded .* altered"):
+        ck.load_checkpoint(path)
+
+
+def test_checkpoint_refuses_other_schema(fitted, tmp_path):
+    import json
+
+    path = ck.save_checkpoint(fitted, tmp_path / "m.pt")
+
+    def other(b):
+        meta = json.loads(b["meta_json"])
+        meta["schema_hash"] = "0" * 16
+        b["meta_json"] = json.dumps(meta)
+
+    _resave(path, other)
+    with pytest.raises(CheckpointError, match="feature schema 0000000000000000 .* does not match"):
+        ck.load_checkpoint(path)
+
+
+def test_checkpoint_refuses_pickled_code(tmp_path):
+    import pickle
+
+    path = tmp_path / "evil.pt"
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"meta_json": "{}", "state_dict": Evil()}, path, pickle_module=pickle)
+    with pytest.raises(CheckpointError, match="not a loadable weights-only checkpoint"):
+        ck.load_checkpoint(path)
+
+
+@pytest.mark.parametrize(("content", "match"), [(None, "no checkpoint at"), (b"junk", "not a loadable")])
+def test_checkpoint_missing_or_junk(tmp_path, content, match):
+    path = tmp_path / "x.pt"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=match):
+        ck.load_checkpoint(path)
