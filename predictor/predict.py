@@ -122,6 +122,7 @@ class Predictor:
         results: list[list[dict[str, Any]]] = []
         for gi, graph in enumerate(graphs):
             costs: dict[str, Any] = {}
+            works = None
             row = []
             for t in chosen:
                 entry: dict[str, Any] = {"target": t.name}
@@ -142,7 +143,8 @@ class Predictor:
                             value = float(calibrated[t.name][gi]) if m == "latency_ms" else None
                         elif source == "hwmodels":
                             if t.accelerator not in costs:
-                                costs[t.accelerator] = estimate(graph.layer_works(), t.accelerator)
+                                works = works if works is not None else graph.layer_works()
+                                costs[t.accelerator] = estimate(works, t.accelerator)
                             value = float(_ANALYTIC[m](costs[t.accelerator]))
                         elif source == "gnn":
                             value = float(raw[gi, self.trained_targets.index(t.name), METRICS.index(m)])
