@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before the space modules import Keras/TF
 
@@ -20,6 +20,9 @@ from dataset.spaces.dense_prediction import DensePredictionSpace
 from dataset.spaces.image_classification import ImageClassificationSpace
 from dataset.spaces.keyword_spotting import KeywordSpottingSpace
 from dataset.spaces.transformer import TransformerSpace
+
+if TYPE_CHECKING:
+    import keras
 
 SPACES: dict[str, SearchSpace] = {
     space.name: space
@@ -47,7 +50,7 @@ def sample_spec(space: str, seed: int) -> dict[str, Any]:
     return get_space(space).sample(seed)
 
 
-def build_model(spec: dict[str, Any]):
+def build_model(spec: dict[str, Any]) -> keras.Model:
     """The Keras model of ``spec``, weights drawn from ``spec['seed']``; :class:`SpecError` if malformed."""
     if not isinstance(spec, dict):
         raise SpecError(f"spec must be a dict as written by sample_spec, got {type(spec).__name__}")

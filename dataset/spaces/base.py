@@ -10,11 +10,14 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
 from dataset.errors import SpecError
+
+if TYPE_CHECKING:
+    import keras
 
 SPEC_VERSION = 1
 T = TypeVar("T")
@@ -93,7 +96,7 @@ class SearchSpace(ABC):
         spec.update(body)
         return spec
 
-    def build(self, spec: dict[str, Any]):
+    def build(self, spec: dict[str, Any]) -> keras.Model:
         """The Keras model of ``spec`` with weights drawn from ``spec['seed']``."""
         self.check(spec)
         try:
@@ -136,11 +139,11 @@ class SearchSpace(ABC):
         """The space-specific part of a spec, including ``input_shape``."""
 
     @abstractmethod
-    def _build(self, spec: dict[str, Any]):
+    def _build(self, spec: dict[str, Any]) -> keras.Model:
         """The Keras model of a checked spec (weights are re-seeded afterwards)."""
 
 
-def seed_weights(model, seed: int) -> None:
+def seed_weights(model: keras.Model, seed: int) -> None:
     """Overwrite every weight of ``model`` from a numpy generator seeded by ``seed``.
 
     Kernels (2-D and up) get He-normal values over their fan-in; 1-D weights keep their
