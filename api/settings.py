@@ -33,8 +33,14 @@ class Settings(BaseSettings):
     )
     max_batch: int = Field(default=1024, gt=0, description="Most models in one batch request.")
     api_keys: list[str] = Field(
-        default_factory=list, description="Keys accepted on write endpoints (header X-API-Key)."
+        default_factory=list,
+        description='Keys accepted on write endpoints (header X-API-Key), a JSON list: ["k1","k2"].',
     )
+    targets_file: Path | None = Field(
+        default=None,
+        description="Calibrated-target registry of `edgeperf target add` (default: the user's).",
+    )
+    threads: int = Field(default=1, ge=1, le=64, description="torch threads per worker.")
 
 
 @lru_cache

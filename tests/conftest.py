@@ -42,7 +42,9 @@ def _free_port() -> int:
 class LiveServer:
     """A real ``edgeperf serve`` (uvicorn) subprocess on a loopback port."""
 
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, workdir: Path, env: dict[str, str], args: list[str] | tuple[str, ...] = ()
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "server.log"
@@ -59,6 +61,7 @@ class LiveServer:
                 str(self.port),
                 "--log-level",
                 "warning",
+                *args,
             ],
             cwd=workdir,
             env={**os.environ, **env},
@@ -94,14 +97,47 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> Iterator[LiveServer]:
-    """The service, started once per test worker, with its own SQLite file and a small upload cap."""
-    workdir = tmp_path_factory.mktemp("server")
-    env = {
+def test_checkpoint() -> Path:
+    """A small real GNN checkpoint (toy graphs, brief training) the test servers load."""
+    from support.checkpoint import toy_checkpoint
+
+    return toy_checkpoint()
+
+
+def server_env(workdir: Path, checkpoint: Path, **extra: str) -> dict[str, str]:
+    """A test server's settings: its own SQLite file and target registry, 16 MiB uploads, key."""
+    return {
         "EDGEPERF_DATABASE_URL": f"sqlite:///{workdir / 'edgeperf.sqlite'}",
         "EDGEPERF_MAX_UPLOAD_BYTES": str(16 * 1024 * 1024),
         "EDGEPERF_API_KEYS": '["test-key"]',
+        "EDGEPERF_CHECKPOINT": str(checkpoint),
+        "EDGEPERF_TARGETS_FILE": str(workdir / "targets.json"),
+        **extra,
     }
-    server = LiveServer(workdir, env)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, test_checkpoint) -> Iterator[LiveServer]:
+    """The service, started once per test worker, with its own SQLite file and a small upload cap."""
+    workdir = tmp_path_factory.mktemp("server")
+    server = LiveServer(workdir, server_env(workdir, test_checkpoint))
     yield server
     server.stop()
+
+
+@pytest.fixture
+def start_server(tmp_path_factory, test_checkpoint) -> Iterator:
+    """``start_server(**env) -> LiveServer``: a fresh server with settings overridden; stopped after."""
+    started: list[LiveServer] = []
+
+    def start(
+        workdir: Path | None = None, args: list[str] | tuple[str, ...] = (), **env: str
+    ) -> LiveServer:
+        workdir = workdir or tmp_path_factory.mktemp("server")
+        server = LiveServer(workdir, server_env(workdir, test_checkpoint, **env), args)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

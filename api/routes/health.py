@@ -1,8 +1,8 @@
-"""Liveness."""
+"""Liveness, with the version of the checkpoint answering."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api import __version__
 
@@ -10,6 +10,6 @@ router = APIRouter(tags=["service"])
 
 
 @router.get("/health")
-def health() -> dict[str, str]:
-    """The service is up."""
-    return {"status": "ok", "version": __version__}
+def health(request: Request) -> dict[str, str]:
+    """The service is up; ``checkpoint`` is the weights digest stored with every prediction."""
+    return {"status": "ok", "version": __version__, "checkpoint": request.app.state.service.checkpoint}
