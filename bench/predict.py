@@ -17,11 +17,11 @@ from pathlib import Path
 _ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(_ROOT), str(_ROOT / "tests")]
 
-import torch  # noqa: E402
+import torch
 
-from predictor.graph import OpGraph  # noqa: E402
-from predictor.predict import Predictor  # noqa: E402
-from predictor.reader import read_model  # noqa: E402
+from predictor.graph import OpGraph
+from predictor.predict import Predictor
+from predictor.reader import read_model
 
 
 def store_graphs(db: str, max_ops: int) -> list[OpGraph]:
@@ -36,7 +36,15 @@ def zoo_graphs(max_ops: int) -> list[OpGraph]:
     from support import zoo
 
     out = []
-    for name in ("mobilenet_v2", "mobilenet_v1", "ds_cnn", "conv_mix", "mlp", "conv1d_audio", "mobilenet_v3_small"):
+    for name in (
+        "mobilenet_v2",
+        "mobilenet_v1",
+        "ds_cnn",
+        "conv_mix",
+        "mlp",
+        "conv1d_audio",
+        "mobilenet_v3_small",
+    ):
         for precision in ("fp32", "int8"):
             g = read_model(zoo.model_path(name, precision))
             if len(g.ops) <= max_ops:
@@ -60,14 +68,17 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-ops", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--checkpoint", help="GNN checkpoint (default: the shipped one)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     pool = store_graphs(args.db, args.max_ops) if args.db else zoo_graphs(args.max_ops)
     graphs = (pool * (args.graphs // len(pool) + 1))[: args.graphs]
     mean_ops = statistics.mean(len(g.ops) for g in graphs)
-    print(f"{len(graphs)} graphs of <= {args.max_ops} ops (mean {mean_ops:.0f}), {args.threads} torch threads")
+    print(
+        f"{len(graphs)} graphs of <= {args.max_ops} ops (mean {mean_ops:.0f}), {args.threads} torch threads"
+    )
 
-    p = Predictor.load(threads=args.threads, analytic="gnn")
+    p = Predictor.load(args.checkpoint, threads=args.threads, analytic="gnn")
     p.predict_array(graphs[:64])  # warm up
     feats = p.features(graphs)
     t_feat = best_of(lambda: p.features(graphs), args.repeats)
@@ -88,7 +99,9 @@ def main() -> None:
         q = Predictor(p.model, p.meta, threads=args.threads, analytic=mode)
         q.predict([read_model(data)])
         t_pred = best_of(lambda q=q: q.predict([read_model(data)]), 30)
-        print(f"MobileNetV2 int8, parse + every target (npu-* by {mode:6s}): {t_pred * 1e3:6.2f} ms")
+        print(
+            f"MobileNetV2 int8, parse + every target (npu-* by {mode:6s}): {t_pred * 1e3:6.2f} ms"
+        )
 
 
 if __name__ == "__main__":

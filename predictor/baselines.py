@@ -34,7 +34,12 @@ class MacsRegression:
 
     def fit(self, graphs: Sequence[OpGraph], y: np.ndarray, mask: np.ndarray) -> MacsRegression:
         x = self._x(graphs)
-        self.coef_ = [_fit_line(x[mask[:, j] > 0], y[mask[:, j] > 0, j]) if mask[:, j].any() else (np.nan, 0.0) for j in range(y.shape[1])]
+        self.coef_ = [
+            _fit_line(x[mask[:, j] > 0], y[mask[:, j] > 0, j])
+            if mask[:, j].any()
+            else (np.nan, 0.0)
+            for j in range(y.shape[1])
+        ]
         return self
 
     @staticmethod
@@ -78,7 +83,12 @@ class AnalyticBaseline:
 
     def fit(self, graphs: Sequence[OpGraph], y: np.ndarray, mask: np.ndarray) -> AnalyticBaseline:
         x = self._x(graphs)
-        self.coef_ = [_fit_line(x[mask[:, j] > 0, j], y[mask[:, j] > 0, j]) if mask[:, j].any() else (np.nan, 0.0) for j in range(y.shape[1])]
+        self.coef_ = [
+            _fit_line(x[mask[:, j] > 0, j], y[mask[:, j] > 0, j])
+            if mask[:, j].any()
+            else (np.nan, 0.0)
+            for j in range(y.shape[1])
+        ]
         return self
 
     def predict_log(self, graphs: Sequence[OpGraph]) -> np.ndarray:
@@ -121,7 +131,10 @@ class GBMBaseline:
                 self.models_.append(float(y[rows, j].mean()) if rows.any() else np.nan)
                 continue
             model = HistGradientBoostingRegressor(
-                max_iter=self.max_iter, learning_rate=0.1, min_samples_leaf=max(2, min(20, int(rows.sum()) // 5)), random_state=self.seed
+                max_iter=self.max_iter,
+                learning_rate=0.1,
+                min_samples_leaf=max(2, min(20, int(rows.sum()) // 5)),
+                random_state=self.seed,
             )
             self.models_.append(model.fit(x[rows], y[rows, j]))
         return self

@@ -65,13 +65,17 @@ class Calibration:
     def target(self) -> Target:
         return Target(
             name=self.name,
-            description=self.description or f"calibrated from {self.n} measured models on {self.base}",
+            description=self.description
+            or f"calibrated from {self.n} measured models on {self.base}",
             labels="calibrated",
             metrics=("latency_ms",),
             precisions=_ALL_PRECISIONS,
             labelled_precisions=_ALL_PRECISIONS,
             precision_note="",
-            notes={m: f"a calibrated target gives latency only (fitted from {self.n} measurements)" for m in ("energy_mj", "memory_kb", "storage_kb")},
+            notes={
+                m: f"a calibrated target gives latency only (fitted from {self.n} measurements)"
+                for m in ("energy_mj", "memory_kb", "storage_kb")
+            },
         )
 
     def to_dict(self) -> dict:
@@ -89,11 +93,15 @@ class Calibration:
                 }
             )
         except (KeyError, TypeError) as exc:
-            raise CalibrationError(f"malformed calibrated target {dict(row).get('name')!r}: {exc}") from exc
+            raise CalibrationError(
+                f"malformed calibrated target {dict(row).get('name')!r}: {exc}"
+            ) from exc
 
 
 def _design(base_latency_ms: np.ndarray, macs: np.ndarray) -> np.ndarray:
-    return np.stack([np.log(np.maximum(base_latency_ms, 1e-9)), np.log1p(np.maximum(macs, 0))], axis=1)
+    return np.stack(
+        [np.log(np.maximum(base_latency_ms, 1e-9)), np.log1p(np.maximum(macs, 0))], axis=1
+    )
 
 
 def _ridge(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
@@ -124,14 +132,22 @@ def fit_calibration(
 ) -> Calibration:
     """Fit a calibrated target; ``base_latency_ms`` holds each candidate base target's GNN latency."""
     if name in TARGETS:
-        raise CalibrationError(f"target name {name!r} is built in; choose a new name (built-ins: {sorted(TARGETS)})")
+        raise CalibrationError(
+            f"target name {name!r} is built in; choose a new name (built-ins: {sorted(TARGETS)})"
+        )
     y_ms = np.asarray(measured_latency_ms, np.float64)
     if len(y_ms) < MIN_SAMPLES:
-        raise CalibrationError(f"need at least {MIN_SAMPLES} measured models to calibrate {name!r}, got {len(y_ms)}")
+        raise CalibrationError(
+            f"need at least {MIN_SAMPLES} measured models to calibrate {name!r}, got {len(y_ms)}"
+        )
     if not np.all(np.isfinite(y_ms)) or np.any(y_ms <= 0):
-        raise CalibrationError(f"measured latencies must be positive and finite; got {y_ms.tolist()}")
+        raise CalibrationError(
+            f"measured latencies must be positive and finite; got {y_ms.tolist()}"
+        )
     if not base_latency_ms:
-        raise CalibrationError("no base target to calibrate from; expected GNN latencies of at least one target")
+        raise CalibrationError(
+            "no base target to calibrate from; expected GNN latencies of at least one target"
+        )
     y = np.log(y_ms)
     best = None
     for base, values in base_latency_ms.items():
@@ -182,12 +198,16 @@ def load_registry(path: str | Path | None = None) -> dict[str, Calibration]:
     return {c.name: c for c in (Calibration.from_dict(r) for r in rows["targets"])}
 
 
-def register(calibration: Calibration, path: str | Path | None = None, replace: bool = False) -> Path:
+def register(
+    calibration: Calibration, path: str | Path | None = None, replace: bool = False
+) -> Path:
     """Add ``calibration`` to the registry file (atomically); refuses to overwrite unless asked."""
     path = Path(path) if path is not None else default_registry_path()
     known = load_registry(path)
     if calibration.name in known and not replace:
-        raise CalibrationError(f"target {calibration.name!r} is already registered in {path}; pass replace to overwrite")
+        raise CalibrationError(
+            f"target {calibration.name!r} is already registered in {path}; pass replace to overwrite"
+        )
     known[calibration.name] = calibration
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".part")
@@ -200,7 +220,9 @@ def unregister(name: str, path: str | Path | None = None) -> None:
     path = Path(path) if path is not None else default_registry_path()
     known = load_registry(path)
     if name not in known:
-        raise CalibrationError(f"no calibrated target {name!r} in {path}; registered: {sorted(known)}")
+        raise CalibrationError(
+            f"no calibrated target {name!r} in {path}; registered: {sorted(known)}"
+        )
     del known[name]
     path.write_text(json.dumps({"targets": [c.to_dict() for c in known.values()]}, indent=1))
 

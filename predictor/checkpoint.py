@@ -59,7 +59,9 @@ def save_checkpoint(regressor: Any, path: str | Path, meta: dict[str, Any] | Non
     size = tmp.stat().st_size
     if size > MAX_BYTES:
         tmp.unlink()
-        raise CheckpointError(f"checkpoint would be {size / 2**20:.1f} MiB; the limit is {MAX_BYTES / 2**20:.0f} MiB")
+        raise CheckpointError(
+            f"checkpoint would be {size / 2**20:.1f} MiB; the limit is {MAX_BYTES / 2**20:.0f} MiB"
+        )
     tmp.replace(path)
     return path
 
@@ -68,13 +70,24 @@ def load_checkpoint(path: str | Path = DEFAULT_CHECKPOINT) -> tuple[PerfGNN, dic
     """(model in eval mode, metadata); refuses a tampered, foreign or incompatible file."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}; expected a file written by 'edgeperf train'")
+        raise CheckpointError(
+            f"no checkpoint at {path}; expected a file written by 'edgeperf train'"
+        )
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, zipfile.BadZipFile, EOFError, ValueError, struct.error) as exc:
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        zipfile.BadZipFile,
+        EOFError,
+        ValueError,
+        struct.error,
+    ) as exc:
         raise CheckpointError(f"{path} is not a loadable weights-only checkpoint: {exc}") from exc
     if not isinstance(blob, dict) or set(blob) != {"meta_json", "state_dict"}:
-        raise CheckpointError(f"{path}: expected keys ['meta_json', 'state_dict'], got {sorted(blob) if isinstance(blob, dict) else type(blob).__name__}")
+        raise CheckpointError(
+            f"{path}: expected keys ['meta_json', 'state_dict'], got {sorted(blob) if isinstance(blob, dict) else type(blob).__name__}"
+        )
     try:
         meta = json.loads(blob["meta_json"])
     except (TypeError, json.JSONDecodeError) as exc:
@@ -91,11 +104,15 @@ def load_checkpoint(path: str | Path = DEFAULT_CHECKPOINT) -> tuple[PerfGNN, dic
     state = blob["state_dict"]
     digest = tensors_sha256(state)
     if digest != meta.get("weights_sha256"):
-        raise CheckpointError(f"{path}: weights SHA-256 {digest[:12]}... does not match the recorded {str(meta.get('weights_sha256'))[:12]}...; the file was altered")
+        raise CheckpointError(
+            f"{path}: weights SHA-256 {digest[:12]}... does not match the recorded {str(meta.get('weights_sha256'))[:12]}...; the file was altered"
+        )
     try:
         model = PerfGNN(**meta["model"])
         model.load_state_dict(state)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{path}: weights do not fit the recorded model {meta.get('model')}: {exc}") from exc
+        raise CheckpointError(
+            f"{path}: weights do not fit the recorded model {meta.get('model')}: {exc}"
+        ) from exc
     model.eval()
     return model, meta

@@ -31,7 +31,7 @@ def metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
         tau = float(kendalltau(pred, true).statistic)
         rho = float(spearmanr(pred, true).statistic)
     return {
-        "n": int(len(true)),
+        "n": len(true),
         "mape": float(100 * rel.mean()) if len(true) else math.nan,
         "within10": float(100 * (rel <= 0.10).mean()) if len(true) else math.nan,
         "kendall_tau": tau,
@@ -60,7 +60,9 @@ def evaluate_split(regressor: Any, data: TrainingData) -> dict[str, dict[str, fl
     return out
 
 
-def compare(regressor: Any, train: TrainingData, test: TrainingData, seed: int = 0) -> dict[str, Any]:
+def compare(
+    regressor: Any, train: TrainingData, test: TrainingData, seed: int = 0
+) -> dict[str, Any]:
     """GNN and the three baselines (fitted on ``train``) on ``test``, per column and space.
 
     Returns ``{"rows": [...], "predictions": {name: [G, C] values}, "truth": ..., "mask": ...}``;
@@ -84,8 +86,22 @@ def compare(regressor: Any, train: TrainingData, test: TrainingData, seed: int =
             if not sel.any():
                 continue
             for name, p in preds.items():
-                rows.append({"target": t, "metric": m, "space": space, "predictor": name, **metrics(np.exp(p[sel, j]), np.exp(yte[sel, j]))})
-    return {"rows": rows, "predictions": {k: np.exp(v) for k, v in preds.items()}, "truth": np.exp(yte), "mask": mte, "columns": cols}
+                rows.append(
+                    {
+                        "target": t,
+                        "metric": m,
+                        "space": space,
+                        "predictor": name,
+                        **metrics(np.exp(p[sel, j]), np.exp(yte[sel, j])),
+                    }
+                )
+    return {
+        "rows": rows,
+        "predictions": {k: np.exp(v) for k, v in preds.items()},
+        "truth": np.exp(yte),
+        "mask": mte,
+        "columns": cols,
+    }
 
 
 def _fmt(v: float, digits: int = 1) -> str:
@@ -97,9 +113,12 @@ def _plots(result: dict[str, Any], test: TrainingData, out_dir: Path, stem: str)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     cols = result["columns"]
-    latency = [(j, t) for j, (t, m) in enumerate(cols) if m == "latency_ms" and result["mask"][:, j].any()]
+    latency = [
+        (j, t) for j, (t, m) in enumerate(cols) if m == "latency_ms" and result["mask"][:, j].any()
+    ]
     files = []
     if latency:
         n = len(latency)
@@ -122,6 +141,9 @@ def _plots(result: dict[str, Any], test: TrainingData, out_dir: Path, stem: str)
             ax.plot([lo, hi], [lo * 0.9, hi * 0.9], "k:", lw=0.5)
             ax.set_xscale("log")
             ax.set_yscale("log")
+            for axis in (ax.xaxis, ax.yaxis):
+                axis.set_minor_formatter(NullFormatter())
+            ax.tick_params(labelsize=7)
             ax.set_title(t, fontsize=9)
             ax.set_xlabel("label latency (ms)", fontsize=8)
             ax.set_ylabel("GNN (ms)", fontsize=8)
@@ -140,7 +162,12 @@ def _plots(result: dict[str, Any], test: TrainingData, out_dir: Path, stem: str)
         fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(targets)), 3.2))
         width = 0.2
         for k, name in enumerate(PREDICTORS):
-            vals = [next((r["mape"] for r in rows if r["target"] == t and r["predictor"] == name), np.nan) for t in targets]
+            vals = [
+                next(
+                    (r["mape"] for r in rows if r["target"] == t and r["predictor"] == name), np.nan
+                )
+                for t in targets
+            ]
             ax.bar(np.arange(len(targets)) + (k - 1.5) * width, vals, width, label=name)
         ax.set_xticks(np.arange(len(targets)), targets, rotation=30, ha="right", fontsize=8)
         ax.set_ylabel("latency MAPE (%)")
@@ -169,19 +196,48 @@ def write_report(
     lines = [
         "# Predictor accuracy",
         "",
-        "Written by `edgeperf evaluate`; do not edit by hand. The GNN (PerfSAGE-style, "
-        "`predictor/model.py`) against three baselines fitted on the same training split "
-        "(`predictor/baselines.py`): **macs** = log-log regression on MACs, **analytic** = the "
-        "target's `hwmodels` preset estimate with a fitted log-space scale, **gbm** = gradient-"
-        "boosted trees on whole-graph summary features. Test graphs are architectures never seen in "
-        "training (fp32/int8 twins stay together).",
+        (
+            "Written by `edgeperf evaluate`; do not edit by hand. The GNN (PerfSAGE-style, "
+            "`predictor/model.py`) against three baselines fitted on the same training split "
+            "(`predictor/baselines.py`): **macs** = log-log regression on MACs, **analytic** = the "
+            "target's `hwmodels` preset estimate with a fitted log-space scale, **gbm** = gradient-"
+            "boosted trees on whole-graph summary features. Test graphs are architectures never seen in "
+            "training (fp32/int8 twins stay together)."
+        ),
+        "",
+        (
+            "The `npu-*` targets' labels *are* the `hwmodels` estimate, so `Predictor` serves them "
+            "with `hwmodels` directly (`source: hwmodels`, error 0 by construction); their GNN rows "
+            'below measure the multi-task heads used only with `analytic="gnn"` (the NAS fast path).'
+        ),
         "",
         "## Checkpoint and data",
         "",
     ]
-    for key in ("dataset_hash", "dataset_graphs", "dataset_architectures", "split", "command", "seed", "machine", "model", "best_epoch", "note"):
+    for key in (
+        "dataset_hash",
+        "dataset_graphs",
+        "dataset_architectures",
+        "split",
+        "command",
+        "seed",
+        "machine",
+        "model",
+        "best_epoch",
+        "note",
+    ):
         if key in meta and meta[key] not in (None, ""):
             lines.append(f"- **{key}**: `{meta[key]}`")
+    if int(meta.get("dataset_graphs") or 0) < 1000:
+        lines += [
+            "",
+            (
+                f"**Small data.** This checkpoint was trained on {meta.get('dataset_graphs')} graphs, a "
+                "development dataset, not the full collection; test sets of a few dozen graphs make every "
+                "figure below coarse (one graph moves a per-space MAPE by several points). The figures say "
+                "what the machinery reaches now, not what the GNN reaches with the full dataset."
+            ),
+        ]
     lines += ["", "## Noise floor", ""]
     for t, nf in noise.items():
         if nf:
@@ -198,10 +254,19 @@ def write_report(
     lines += ["", "## Per search space (test split)", ""]
     lines += _table([r for r in result["rows"] if r["space"] != "all"], with_space=True)
     if leave_out:
-        lines += ["", "## Leave one search space out", "", "Trained without the space, tested on all of its graphs (latency only).", ""]
+        lines += [
+            "",
+            "## Leave one search space out",
+            "",
+            "Trained without the space, tested on all of its graphs (latency only).",
+            "",
+        ]
         for space, res in leave_out.items():
             lines += [f"### held out: `{space}`", ""]
-            lines += _table([r for r in res["rows"] if r["space"] == "all" and r["metric"] == "latency_ms"], with_space=False)
+            lines += _table(
+                [r for r in res["rows"] if r["space"] == "all" and r["metric"] == "latency_ms"],
+                with_space=False,
+            )
             lines.append("")
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -210,14 +275,20 @@ def write_report(
 def _table(rows: list[dict[str, Any]], with_space: bool) -> list[str]:
     if not rows:
         return ["(no labelled test graphs)"]
-    head = "| target | metric |" + (" space |" if with_space else "") + " n | " + " | ".join(
-        f"MAPE % {p}" for p in PREDICTORS
-    ) + " | ±10% gnn | ±10% best baseline | τ gnn | τ best baseline | ρ gnn |"
+    head = (
+        "| target | metric |"
+        + (" space |" if with_space else "")
+        + " n | "
+        + " | ".join(f"MAPE % {p}" for p in PREDICTORS)
+        + " | ±10% gnn | ±10% best baseline | τ gnn | τ best baseline | ρ gnn |"
+    )
     sep = "|" + "---|" * (head.count("|") - 1)
     out = [head, sep]
     keys = sorted({(r["target"], r["metric"], r["space"]) for r in rows})
     for t, m, s in keys:
-        group = {r["predictor"]: r for r in rows if (r["target"], r["metric"], r["space"]) == (t, m, s)}
+        group = {
+            r["predictor"]: r for r in rows if (r["target"], r["metric"], r["space"]) == (t, m, s)
+        }
         gnn = group["gnn"]
         base = [group[p] for p in PREDICTORS[1:] if p in group]
         best_w = max((b["within10"] for b in base), default=math.nan)
@@ -225,7 +296,9 @@ def _table(rows: list[dict[str, Any]], with_space: bool) -> list[str]:
         best_t = max(taus) if taus else math.nan
         mapes = " | ".join(_fmt(group[p]["mape"]) if p in group else "–" for p in PREDICTORS)
         out.append(
-            f"| `{t}` | {m} |" + (f" {s} |" if with_space else "") + f" {gnn['n']} | {mapes} | {_fmt(gnn['within10'])} | {_fmt(best_w)} | "
+            f"| `{t}` | {m} |"
+            + (f" {s} |" if with_space else "")
+            + f" {gnn['n']} | {mapes} | {_fmt(gnn['within10'])} | {_fmt(best_w)} | "
             f"{_fmt(gnn['kendall_tau'], 3)} | {_fmt(best_t, 3)} | {_fmt(gnn['spearman_rho'], 3)} |"
         )
     return out

@@ -62,7 +62,12 @@ WORK_FIELDS: tuple[str, ...] = (
 )
 #: hwmodels preset whose per-layer cost is the analytic prior of every node.
 PRIOR_ACCELERATOR = "npu-int8"
-PRIOR_FIELDS: tuple[str, ...] = ("prior_latency_us", "prior_energy_uj", "prior_sram_kb", "prior_utilisation")
+PRIOR_FIELDS: tuple[str, ...] = (
+    "prior_latency_us",
+    "prior_energy_uj",
+    "prior_sram_kb",
+    "prior_utilisation",
+)
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8", "dynamic_int8", "int16x8", "mixed")
 GRAPH_FIELDS: tuple[str, ...] = (
     "num_ops",
@@ -145,20 +150,28 @@ class FeatureBatch:
         return len(self.precisions)
 
 
-_ZERO_OPTIONS = (0,) * len(NUMERIC_OPTIONS)
+_ZERO_OPTIONS = [0] * len(NUMERIC_OPTIONS)
 _ACT_INDEX = {a: i for i, a in enumerate(ACTIVATIONS)}
 _PAD_INDEX = {p: i for i, p in enumerate(PADDINGS)}
 _KIND_INDEX = {k: i for i, k in enumerate(OpKind)}
 
 
-def _numeric_options(opts: dict[str, Any]) -> tuple:
-    vals = tuple(opts.get(k, 0) for k in NUMERIC_OPTIONS)
-    if any(isinstance(v, str) for v in vals):  # an enum where a number was expected
-        vals = tuple(0 if isinstance(v, str) else v for v in vals)
+_OPT_INDEX = {k: i for i, k in enumerate(NUMERIC_OPTIONS)}
+
+
+def _numeric_options(opts: dict[str, Any]) -> list:
+    # Walk the op's few options rather than the schema's many keys.
+    vals = [0] * len(NUMERIC_OPTIONS)
+    for key, v in opts.items():
+        j = _OPT_INDEX.get(key)
+        if j is not None and not isinstance(v, str):
+            vals[j] = v
     return vals
 
 
-def _graph_arrays(graph: OpGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+def _graph_arrays(
+    graph: OpGraph,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
     # Python lists per op, then one numpy conversion: element-wise numpy writes cost ~10x more.
     ops = graph.ops
     n = len(ops)
@@ -220,7 +233,13 @@ def _graph_arrays(graph: OpGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
         x[:, _OPT0:_PAD0] = num[:, 4 : 4 + len(NUMERIC_OPTIONS)]
         x[:, _WORK0 : _KH + 2] = num[:, 4 + len(NUMERIC_OPTIONS) :]
         rows = np.arange(n)
-        for base, idx in ((_KIND0, kind_i), (_DT0, dt_i), (_WDT0, wdt_i), (_PAD0, pad_i), (_ACT0, act_i)):
+        for base, idx in (
+            (_KIND0, kind_i),
+            (_DT0, dt_i),
+            (_WDT0, wdt_i),
+            (_PAD0, pad_i),
+            (_ACT0, act_i),
+        ):
             idx_a = np.array(idx)
             keep = idx_a >= 0
             x[rows[keep], base + idx_a[keep]] = 1.0
@@ -228,7 +247,9 @@ def _graph_arrays(graph: OpGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     cost = estimate(graph.layer_works(), PRIOR_ACCELERATOR)
     m = len(cost.layers)
     if m:
-        prior = [(c.latency_ms * 1e3, c.energy_mj * 1e3, c.sram_kb, c.utilisation) for c in cost.layers]
+        prior = [
+            (c.latency_ms * 1e3, c.energy_mj * 1e3, c.sram_kb, c.utilisation) for c in cost.layers
+        ]
         x[:m, _PRIOR0:] = np.log1p(np.array(prior, np.float64))
 
     edges = graph.edges()

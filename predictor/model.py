@@ -70,10 +70,14 @@ class PerfGNN(nn.Module):
                 mlp = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
                 self.convs.append(GINEConv(mlp, edge_dim=EDGE_DIM))
             else:
-                self.convs.append(GATConv(hidden, hidden // 4, heads=4, edge_dim=EDGE_DIM, add_self_loops=True))
+                self.convs.append(
+                    GATConv(hidden, hidden // 4, heads=4, edge_dim=EDGE_DIM, add_self_loops=True)
+                )
         self.norms = nn.ModuleList(nn.LayerNorm(hidden) for _ in range(layers))
         self.global_mlps = (
-            nn.ModuleList(nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU()) for _ in range(layers))
+            nn.ModuleList(
+                nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU()) for _ in range(layers)
+            )
             if global_node
             else None
         )
@@ -128,7 +132,9 @@ class PerfGNN(nn.Module):
                 m = conv(h, edge_index, edge_attr)
             h = self.norms[i](h + self.dropout(torch.relu(m)))
             if self.global_mlps is not None:
-                g_state = g_state + self.global_mlps[i](scatter(h, batch, 0, dim_size=n_graphs, reduce="mean"))
+                g_state = g_state + self.global_mlps[i](
+                    scatter(h, batch, 0, dim_size=n_graphs, reduce="mean")
+                )
         readout = self.config["readout"]
         if readout == "mean":
             pooled = scatter(h, batch, 0, dim_size=n_graphs, reduce="mean")

@@ -65,7 +65,10 @@ class Predictor:
         self.analytic = analytic
         self.batch_size = batch_size
         self.trained_targets: list[str] = list(meta["targets"])
-        self._col = {(t, m): i for i, (t, m) in enumerate((t, m) for t in self.trained_targets for m in METRICS)}
+        self._col = {
+            (t, m): i
+            for i, (t, m) in enumerate((t, m) for t in self.trained_targets for m in METRICS)
+        }
 
     @classmethod
     def load(
@@ -97,13 +100,19 @@ class Predictor:
     def features(self, graphs: Sequence[OpGraph]) -> list[GraphFeatures]:
         return [graph_features(g) for g in graphs]
 
-    def predict_array(self, graphs: Sequence[OpGraph], feats: Sequence[GraphFeatures] | None = None) -> np.ndarray:
+    def predict_array(
+        self, graphs: Sequence[OpGraph], feats: Sequence[GraphFeatures] | None = None
+    ) -> np.ndarray:
         """Raw GNN outputs ``[G, trained targets, metrics]`` in natural units (the NAS fast path)."""
         feats = feats if feats is not None else self.features(graphs)
-        out = np.exp(predict_log(self.model, feats, self.threads, self.batch_size).astype(np.float64))
+        out = np.exp(
+            predict_log(self.model, feats, self.threads, self.batch_size).astype(np.float64)
+        )
         return out.reshape(len(feats), len(self.trained_targets), len(METRICS))
 
-    def predict(self, graphs: Sequence[OpGraph], targets: Sequence[str] | None = None) -> list[list[dict[str, Any]]]:
+    def predict(
+        self, graphs: Sequence[OpGraph], targets: Sequence[str] | None = None
+    ) -> list[list[dict[str, Any]]]:
         """Per graph, one entry per target: ``{"target", <metrics>, "source", "note"}``.
 
         A value a target cannot give is ``None`` and ``note`` says why.
@@ -147,26 +156,38 @@ class Predictor:
                                 costs[t.accelerator] = estimate(works, t.accelerator)
                             value = float(_ANALYTIC[m](costs[t.accelerator]))
                         elif source == "gnn":
-                            value = float(raw[gi, self.trained_targets.index(t.name), METRICS.index(m)])
+                            value = float(
+                                raw[gi, self.trained_targets.index(t.name), METRICS.index(m)]
+                            )
                         else:
                             why = "the loaded checkpoint was not trained on this target"
                     if why and why not in notes:
                         notes.append(why)
                     entry[m] = value
-                if source == "gnn" and precisions[gi] not in t.labelled_precisions and precisions[gi] in t.precisions:
-                    notes.append(f"extrapolated: trained on {', '.join(t.labelled_precisions)} models only")
+                if (
+                    source == "gnn"
+                    and precisions[gi] not in t.labelled_precisions
+                    and precisions[gi] in t.precisions
+                ):
+                    notes.append(
+                        f"extrapolated: trained on {', '.join(t.labelled_precisions)} models only"
+                    )
                 entry["source"] = source if any(entry[m] is not None for m in METRICS) else None
                 entry["note"] = "; ".join(notes) or None
                 row.append(entry)
             results.append(row)
         return results
 
-    def predict_files(self, paths: Sequence[str | Path], targets: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    def predict_files(
+        self, paths: Sequence[str | Path], targets: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
         """The ``edgeperf predict --json`` list: per file, its summary and its predictions."""
         graphs = [read_model(p) for p in paths]
         return self.report(graphs, targets)
 
-    def report(self, graphs: Sequence[OpGraph], targets: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    def report(
+        self, graphs: Sequence[OpGraph], targets: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
         preds = self.predict(graphs, targets)
         out = []
         for g, p in zip(graphs, preds):
@@ -187,18 +208,29 @@ class Predictor:
 
     # -- new devices --------------------------------------------------------------------------
     def calibrate(
-        self, name: str, graphs: Sequence[OpGraph], latency_ms: Sequence[float], description: str = ""
+        self,
+        name: str,
+        graphs: Sequence[OpGraph],
+        latency_ms: Sequence[float],
+        description: str = "",
     ) -> Calibration:
         """Fit a new target from measured latencies of ``graphs`` (>= 10); not yet registered."""
         bases = latency_bases(self.trained_targets)
         if not bases:
-            raise UnknownTargetError(f"the checkpoint has no latency target to calibrate from; it has {self.trained_targets}")
+            raise UnknownTargetError(
+                f"the checkpoint has no latency target to calibrate from; it has {self.trained_targets}"
+            )
         raw = self.predict_array(graphs)
         m = METRICS.index("latency_ms")
         base_lat = {b: raw[:, self.trained_targets.index(b), m] for b in bases}
         macs = np.array([sum(op.macs for op in g.ops) for g in graphs], np.float64)
         return fit_calibration(
-            name, base_lat, macs, np.asarray(latency_ms, np.float64), description, str(self.meta.get("weights_sha256", ""))
+            name,
+            base_lat,
+            macs,
+            np.asarray(latency_ms, np.float64),
+            description,
+            str(self.meta.get("weights_sha256", "")),
         )
 
     def fingerprint(self) -> str:

@@ -73,9 +73,13 @@ def target_from_dict(name: str, row: dict) -> Target:
     """Build a :class:`Target` from a registry row, checking its fields."""
     unknown = set(row.get("metrics", ())) - set(METRICS)
     if unknown:
-        raise UnknownTargetError(f"target {name!r}: unknown metrics {sorted(unknown)}; expected {list(METRICS)}")
+        raise UnknownTargetError(
+            f"target {name!r}: unknown metrics {sorted(unknown)}; expected {list(METRICS)}"
+        )
     if row.get("labels") not in LABEL_KINDS:
-        raise UnknownTargetError(f"target {name!r}: labels {row.get('labels')!r}; expected one of {list(LABEL_KINDS)}")
+        raise UnknownTargetError(
+            f"target {name!r}: labels {row.get('labels')!r}; expected one of {list(LABEL_KINDS)}"
+        )
     return Target(
         name=name,
         description=row.get("description", ""),
@@ -106,4 +110,6 @@ def get_target(name: str, extra: dict[str, Target] | None = None) -> Target:
     try:
         return known[name]
     except KeyError:
-        raise UnknownTargetError(f"unknown target {name!r}; expected one of {sorted(known)}") from None
+        raise UnknownTargetError(
+            f"unknown target {name!r}; expected one of {sorted(known)}"
+        ) from None

@@ -106,11 +106,17 @@ def split_by_architecture(
 
 
 def split_leave_space_out(
-    spaces: Sequence[str], arch_ids: Sequence[str], held_out: str, val_frac: float = 0.15, seed: int = 0
+    spaces: Sequence[str],
+    arch_ids: Sequence[str],
+    held_out: str,
+    val_frac: float = 0.15,
+    seed: int = 0,
 ) -> tuple[list[int], list[int], list[int]]:
     """Test on every graph of space ``held_out``; train/val split the other spaces by architecture."""
     if held_out not in set(spaces):
-        raise TrainingError(f"search space {held_out!r} not in the data; expected one of {sorted(set(spaces))}")
+        raise TrainingError(
+            f"search space {held_out!r} not in the data; expected one of {sorted(set(spaces))}"
+        )
     rest = [i for i, s in enumerate(spaces) if s != held_out]
     test = [i for i, s in enumerate(spaces) if s == held_out]
     tr, va, _ = split_by_architecture([arch_ids[i] for i in rest], val_frac, 0.0, seed)
@@ -216,12 +222,19 @@ class GNNRegressor:
         val_set = None
         if val is not None and val.graphs:
             vy, vm = label_matrix(val.labels, self.targets_)
-            val_set = (collate([graph_features(g) for g in val.graphs]), torch.from_numpy(vy), torch.from_numpy(vm))
+            val_set = (
+                collate([graph_features(g) for g in val.graphs]),
+                torch.from_numpy(vy),
+                torch.from_numpy(vm),
+            )
         model = PerfGNN(**self.model_config(y.shape[1]))
         full = collate(feats)
         model.set_scaling(
-            torch.from_numpy(full.x), torch.from_numpy(full.edge_attr), torch.from_numpy(full.graph_attr),
-            torch.from_numpy(y), torch.from_numpy(mask),
+            torch.from_numpy(full.x),
+            torch.from_numpy(full.edge_attr),
+            torch.from_numpy(full.graph_attr),
+            torch.from_numpy(y),
+            torch.from_numpy(mask),
         )
         opt = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.epochs, eta_min=self.lr * 0.05)
@@ -251,13 +264,20 @@ class GNNRegressor:
             if val_set is not None:
                 model.eval()
                 with torch.inference_mode():
-                    val_loss = float(masked_l1(model(**to_tensors(val_set[0])), val_set[1], val_set[2]))
+                    val_loss = float(
+                        masked_l1(model(**to_tensors(val_set[0])), val_set[1], val_set[2])
+                    )
             score = val_loss if val_loss is not None else train_loss
             self.history_.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
             if self.progress is not None:
                 self.progress(epoch, train_loss, val_loss)
             if score < best - 1e-5:
-                best, best_state, best_epoch, waited = score, copy.deepcopy(model.state_dict()), epoch, 0
+                best, best_state, best_epoch, waited = (
+                    score,
+                    copy.deepcopy(model.state_dict()),
+                    epoch,
+                    0,
+                )
             else:
                 waited += 1
                 if waited >= self.patience:
@@ -277,7 +297,9 @@ class GNNRegressor:
         return predict_log(self.model_, [graph_features(g) for g in graphs], self.threads)
 
 
-def predict_log(model: PerfGNN, feats: Sequence[GraphFeatures], threads: int = 1, batch_size: int = 512) -> np.ndarray:
+def predict_log(
+    model: PerfGNN, feats: Sequence[GraphFeatures], threads: int = 1, batch_size: int = 512
+) -> np.ndarray:
     """Run ``model`` over precomputed features in batches, without autograd."""
     torch.set_num_threads(threads)
     model.eval()

@@ -14,9 +14,18 @@ from predictor.predict import Predictor
 from predictor.reader import read_model
 
 MODELS = [
-    ("mobilenet_v1", "fp32"), ("mobilenet_v1", "int8"), ("mobilenet_v2", "fp32"), ("mobilenet_v2", "int8"),
-    ("mobilenet_v3_small", "fp32"), ("mobilenet_v3_small", "int8"), ("ds_cnn", "fp32"), ("ds_cnn", "int8"),
-    ("conv_mix", "fp32"), ("conv_mix", "int8"), ("mlp", "fp32"), ("efficientnet_b0", "int8"),
+    ("mobilenet_v1", "fp32"),
+    ("mobilenet_v1", "int8"),
+    ("mobilenet_v2", "fp32"),
+    ("mobilenet_v2", "int8"),
+    ("mobilenet_v3_small", "fp32"),
+    ("mobilenet_v3_small", "int8"),
+    ("ds_cnn", "fp32"),
+    ("ds_cnn", "int8"),
+    ("conv_mix", "fp32"),
+    ("conv_mix", "int8"),
+    ("mlp", "fp32"),
+    ("efficientnet_b0", "int8"),
 ]
 
 
@@ -38,10 +47,12 @@ def test_calibrate_and_register_a_new_device(measured, predictor, tmp_path):
     cal = predictor.calibrate("cpu-litert-2t", graphs, lat, "LiteRT, 2 threads, this machine")
     assert cal.n == len(MODELS) and cal.base in predictor.trained_targets
     assert np.isfinite(cal.loo_mape) and cal.loo_mape > 0
-    fitted = cal.predict_latency_ms(predictor.predict_array(graphs)[:, predictor.trained_targets.index(cal.base), 0],
-                                    np.array([sum(o.macs for o in g.ops) for g in graphs]))
+    fitted = cal.predict_latency_ms(
+        predictor.predict_array(graphs)[:, predictor.trained_targets.index(cal.base), 0],
+        np.array([sum(o.macs for o in g.ops) for g in graphs]),
+    )
     base = predictor.predict_array(graphs)[:, predictor.trained_targets.index(cal.base), 0]
-    err = lambda p: float(np.mean(np.abs(p - np.array(lat)) / np.array(lat)))  # noqa: E731
+    err = lambda p: float(np.mean(np.abs(p - np.array(lat)) / np.array(lat)))
     assert err(fitted) < err(base)  # calibration moves the base target towards the new device
 
     reg = tmp_path / "targets.json"

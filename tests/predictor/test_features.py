@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.toy_graphs import toy_graph
 
 from predictor import features as F
 from predictor.reader import read_model
-from support.toy_graphs import toy_graph
 
 
 def test_single_graph_shapes_and_values():

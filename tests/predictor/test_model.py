@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import pytest
 import torch
+from support.toy_graphs import toy_graph
 
 from predictor.features import featurize
 from predictor.model import PerfGNN, to_tensors
-from support.toy_graphs import toy_graph
 
 
 @pytest.mark.parametrize(
     ("conv", "readout", "global_node"),
-    [("sage", "mean", False), ("sage", "sum", False), ("gin", "mean", False), ("gat", "mean+sum", False), ("sage", "mean", True)],
+    [
+        ("sage", "mean", False),
+        ("sage", "sum", False),
+        ("gin", "mean", False),
+        ("gat", "mean+sum", False),
+        ("sage", "mean", True),
+    ],
 )
 def test_forward_shapes(conv, readout, global_node):
     torch.manual_seed(0)
@@ -33,7 +39,10 @@ def test_graph_order_does_not_change_predictions():
     torch.testing.assert_close(ab, ba.flip(0))
 
 
-@pytest.mark.parametrize(("kw", "match"), [({"conv": "gcn"}, "conv must be one of"), ({"readout": "max"}, "readout must be one of")])
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [({"conv": "gcn"}, "conv must be one of"), ({"readout": "max"}, "readout must be one of")],
+)
 def test_bad_choices(kw, match):
     with pytest.raises(ValueError, match=match):
         PerfGNN(4, **kw)

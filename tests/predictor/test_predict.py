@@ -6,13 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from support.toy_graphs import toy_graph
 
 from predictor.checkpoint import DEFAULT_CHECKPOINT
 from predictor.errors import UnknownTargetError
 from predictor.predict import Predictor
-from predictor.reader import read_model
 from predictor.targets import METRICS, TARGETS, get_target, load_targets
-from support.toy_graphs import toy_graph
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +59,11 @@ def test_mobilenet_predictions_positive_with_notes(predictor, zoo_model, precisi
 
 
 def test_batch_equals_one_by_one(predictor):
-    graphs = [toy_graph([3, 8, 16], 16, "fp32", 1), toy_graph([3, 12], 24, "int8", 2), toy_graph([3, 4], 8, "fp32", 3)]
+    graphs = [
+        toy_graph([3, 8, 16], 16, "fp32", 1),
+        toy_graph([3, 12], 24, "int8", 2),
+        toy_graph([3, 4], 8, "fp32", 3),
+    ]
     together = predictor.predict_array(graphs)
     apart = np.concatenate([predictor.predict_array([g]) for g in graphs])
     np.testing.assert_allclose(together, apart, rtol=1e-5)
@@ -97,7 +100,9 @@ def test_registry_matches_dataset_names():
 
 def test_bad_registry_rows(tmp_path):
     path = tmp_path / "t.toml"
-    path.write_text('[targets.x]\nlabels = "guessed"\nmetrics = ["latency_ms"]\nprecisions = ["int8"]\n')
+    path.write_text(
+        '[targets.x]\nlabels = "guessed"\nmetrics = ["latency_ms"]\nprecisions = ["int8"]\n'
+    )
     with pytest.raises(UnknownTargetError, match="labels 'guessed'; expected one of"):
         load_targets(path)
     path.write_text('[targets.x]\nlabels = "vela"\nmetrics = ["speed"]\nprecisions = ["int8"]\n')

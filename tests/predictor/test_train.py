@@ -5,14 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from support.toy_graphs import toy_data
 
 from predictor import checkpoint as ck
 from predictor.errors import CheckpointError, TrainingError
 from predictor.evaluate import compare, metrics, noise_floor
-from predictor.train import GNNRegressor, label_matrix, masked_l1, split_by_architecture, split_leave_space_out
-from support.toy_graphs import toy_data
+from predictor.train import (
+    GNNRegressor,
+    label_matrix,
+    masked_l1,
+    split_by_architecture,
+    split_leave_space_out,
+)
 
-FAST = dict(hidden=32, epochs=60, patience=60, batch_size=16, lr=5e-3, threads=1)
+FAST = {"hidden": 32, "epochs": 60, "patience": 60, "batch_size": 16, "lr": 5e-3, "threads": 1}
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +42,12 @@ def test_split_never_separates_twins(data, seed):
 
 
 def test_split_is_deterministic(data):
-    assert split_by_architecture(data.arch_ids, seed=3) == split_by_architecture(data.arch_ids, seed=3)
-    assert split_by_architecture(data.arch_ids, seed=3) != split_by_architecture(data.arch_ids, seed=4)
+    assert split_by_architecture(data.arch_ids, seed=3) == split_by_architecture(
+        data.arch_ids, seed=3
+    )
+    assert split_by_architecture(data.arch_ids, seed=3) != split_by_architecture(
+        data.arch_ids, seed=4
+    )
 
 
 def test_leave_space_out(data):
@@ -50,7 +60,10 @@ def test_leave_space_out(data):
 
 @pytest.mark.parametrize(
     ("args", "match"),
-    [((["a", "b"],), "at least 3 architectures"), ((["a", "b", "c"], 0.6, 0.5), "val_frac \\+ test_frac")],
+    [
+        ((["a", "b"],), "at least 3 architectures"),
+        ((["a", "b", "c"], 0.6, 0.5), "val_frac \\+ test_frac"),
+    ],
 )
 def test_split_errors(args, match):
     with pytest.raises(TrainingError, match=match):
@@ -77,7 +90,14 @@ def test_training_learns_the_toy(data, fitted):
     _, _, te = split_by_architecture(data.arch_ids, seed=0)
     test = data.subset(te)
     result = compare(fitted, data.subset(split_by_architecture(data.arch_ids, seed=0)[0]), test)
-    row = next(r for r in result["rows"] if r["target"] == "cpu-xnnpack-1t" and r["metric"] == "latency_ms" and r["space"] == "all" and r["predictor"] == "gnn")
+    row = next(
+        r
+        for r in result["rows"]
+        if r["target"] == "cpu-xnnpack-1t"
+        and r["metric"] == "latency_ms"
+        and r["space"] == "all"
+        and r["predictor"] == "gnn"
+    )
     assert row["mape"] < 35 and row["kendall_tau"] > 0.5
     assert {r["predictor"] for r in result["rows"]} == {"gnn", "macs", "analytic", "gbm"}
 
@@ -90,13 +110,18 @@ def test_training_is_deterministic(data):
 
 
 def test_early_stopping_stops(data):
-    reg = GNNRegressor(seed=0, **{**FAST, "epochs": 200, "patience": 2, "lr": 1e-9}).fit(data.subset(range(8)), data.subset(range(8, 16)))
+    reg = GNNRegressor(seed=0, **{**FAST, "epochs": 200, "patience": 2, "lr": 1e-9}).fit(
+        data.subset(range(8)), data.subset(range(8, 16))
+    )
     assert len(reg.history_) < 200
 
 
 @pytest.mark.parametrize(
     ("labels", "match"),
-    [([{}, {}], "no target has a label"), ([{"x": {"latency_ms": -1.0}}, {"x": {"latency_ms": 0.0}}], "no usable")],
+    [
+        ([{}, {}], "no target has a label"),
+        ([{"x": {"latency_ms": -1.0}}, {"x": {"latency_ms": 0.0}}], "no usable"),
+    ],
 )
 def test_fit_errors(data, labels, match):
     sub = data.subset([0, 1])
@@ -122,15 +147,19 @@ def test_metrics_and_noise_floor():
 
 
 def test_checkpoint_round_trip(fitted, data, tmp_path):
-    path = ck.save_checkpoint(fitted, tmp_path / "m.pt", {"dataset_hash": "abc", "command": "edgeperf train"})
+    path = ck.save_checkpoint(
+        fitted, tmp_path / "m.pt", {"dataset_hash": "abc", "command": "edgeperf train"}
+    )
     model, meta = ck.load_checkpoint(path)
     assert meta["targets"] == fitted.targets_ and meta["dataset_hash"] == "abc"
     assert meta["schema"]["version"] >= 1 and meta["command"] == "edgeperf train"
-    from predictor.train import predict_log
     from predictor.features import graph_features
+    from predictor.train import predict_log
 
     feats = [graph_features(g) for g in data.graphs[:4]]
-    np.testing.assert_allclose(predict_log(model, feats), fitted.predict_log(data.graphs[:4]), rtol=1e-6)
+    np.testing.assert_allclose(
+        predict_log(model, feats), fitted.predict_log(data.graphs[:4]), rtol=1e-6
+    )
 
 
 def _resave(path, mutate):
@@ -175,7 +204,9 @@ def test_checkpoint_refuses_pickled_code(tmp_path):
         ck.load_checkpoint(path)
 
 
-@pytest.mark.parametrize(("content", "match"), [(None, "no checkpoint at"), (b"junk", "not a loadable")])
+@pytest.mark.parametrize(
+    ("content", "match"), [(None, "no checkpoint at"), (b"junk", "not a loadable")]
+)
 def test_checkpoint_missing_or_junk(tmp_path, content, match):
     path = tmp_path / "x.pt"
     if content is not None:

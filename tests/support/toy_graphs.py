@@ -7,6 +7,8 @@ checked to learn it) — no TensorFlow needed.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from predictor.graph import OpGraph
@@ -20,7 +22,7 @@ def toy_graph(widths: list[int], hw: int, precision: str, seed: int) -> OpGraph:
     tensors = [[[1, hw, hw, widths[0]], None, dt, 0, q, "input"]]
     ops = []
     cur = 0
-    for i, (cin, cout) in enumerate(zip(widths[:-1], widths[1:])):
+    for i, (cin, cout) in enumerate(itertools.pairwise(widths)):
         stride = 2 if i % 2 else 1
         hw = -(-hw // stride)
         tensors.append([[cout, 3, 3, cin], None, dt, 1, q])
