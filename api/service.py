@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ from predictor.reader import read_model
 from predictor.targets import METRICS, TARGETS
 
 _SUMMARY_KEYS = ("num_ops", "macs", "params", "precision")
+_MEMO_ENTRIES = 200_000  # (model, target) answers kept in memory per worker
+_CALIBRATION_CHECK_S = 1.0  # a target calibrated by another worker is seen within this
 
 
 @dataclass(slots=True)
@@ -40,7 +43,7 @@ class ModelSource:
     sha256: str = ""
 
     def __post_init__(self) -> None:
-        if self.data is not None:
+        if self.data is not None and not self.sha256:
             self.sha256 = hashlib.sha256(self.data).hexdigest()
         elif self.graph is not None:
             self.sha256 = graph_sha256(self.graph)
@@ -114,11 +117,19 @@ class PredictionService:
         self.checkpoint = str(predictor.meta.get("weights_sha256", "unknown"))[:16]
         self._file_calibrations = dict(predictor.calibrations)
         self._cal_version = -1
+        self._cal_checked_s = -_CALIBRATION_CHECK_S
         self._lock = threading.Lock()
+        # Stored answers never change for a (model, checkpoint, target): a per-process read cache.
+        self._memo: dict[tuple[str, str], dict[str, Any]] = {}
+        self._memo_summaries: dict[str, dict[str, Any]] = {}
 
     # -- targets ------------------------------------------------------------------------------
-    def sync_calibrations(self) -> None:
-        """Pick up targets calibrated by any worker since this one last looked (one cheap query)."""
+    def sync_calibrations(self, force: bool = False) -> None:
+        """Pick up targets calibrated by any worker (one cheap query, at most once a second)."""
+        now_s = time.monotonic()
+        if not force and now_s - self._cal_checked_s < _CALIBRATION_CHECK_S:
+            return
+        self._cal_checked_s = now_s
         with self.engine.connect() as conn:
             version = db.calibrations_version(conn)
             if version == self._cal_version:
@@ -167,6 +178,26 @@ class PredictionService:
         return out
 
     # -- prediction ---------------------------------------------------------------------------
+    def remembered(
+        self, sources: Sequence[ModelSource], targets: Sequence[str] | None = None
+    ) -> list[dict[str, Any]] | None:
+        """The answers when every one is in this worker's memory (no I/O), else ``None``."""
+        names = self.resolve_targets(targets)
+        memo, summaries = self._memo, self._memo_summaries
+        try:
+            return [
+                {
+                    "model": model_entry(s.sha256, summaries[s.sha256]),
+                    "predictions": [memo[(s.sha256, n)] for n in names],
+                    "checkpoint": self.checkpoint,
+                    "cached": True,
+                    "layers": None,
+                }
+                for s in sources
+            ]
+        except KeyError:
+            return None
+
     def predict(
         self,
         sources: Sequence[ModelSource],
@@ -176,9 +207,16 @@ class PredictionService:
         """One ``edgeperf predict --json`` entry per source, in order, stored and reused."""
         names = self.resolve_targets(targets)
         shas = [s.sha256 for s in sources]
-        with self.engine.connect() as conn:
-            cached = db.cached_outputs(conn, self.checkpoint, shas, names)
-            summaries = db.known_models(conn, shas)
+        memo = self._memo
+        if all(sha in self._memo_summaries for sha in shas) and all(
+            (sha, n) in memo for sha in shas for n in names
+        ):
+            cached = {(sha, n): memo[(sha, n)] for sha in shas for n in names}
+            summaries = {sha: self._memo_summaries[sha] for sha in shas}
+        else:
+            with self.engine.connect() as conn:
+                cached = db.cached_outputs(conn, self.checkpoint, shas, names)
+                summaries = db.known_models(conn, shas)
         graphs: dict[str, OpGraph] = {}
         for s in sources:
             missing = any((s.sha256, n) not in cached for n in names)
@@ -215,6 +253,7 @@ class PredictionService:
                 db.store_predictions(conn, self.checkpoint, fresh)
         for m in new_models:
             summaries[m["sha256"]] = m["summary"]
+        self._remember(cached, summaries)
         fresh_shas = {sha for sha, _ in fresh}
         accels = (
             list(dict.fromkeys(self.predictor.target(n).accelerator for n in names))
@@ -228,11 +267,19 @@ class PredictionService:
                 "predictions": [cached[(s.sha256, n)] for n in names],
                 "checkpoint": self.checkpoint,
                 "cached": s.sha256 not in fresh_shas,
+                "layers": layer_breakdown(graphs[s.sha256], accels) if layers else None,
             }
-            if layers:
-                entry["layers"] = layer_breakdown(graphs[s.sha256], accels)
             out.append(entry)
         return out
+
+    def _remember(
+        self, outputs: dict[tuple[str, str], dict[str, Any]], summaries: dict[str, dict[str, Any]]
+    ) -> None:
+        if len(self._memo) > _MEMO_ENTRIES:  # bounded: start again rather than track recency
+            self._memo.clear()
+            self._memo_summaries.clear()
+        self._memo.update(outputs)
+        self._memo_summaries.update(summaries)
 
     # -- measurements and calibration ---------------------------------------------------------
     def _stored_sources(self, shas: Sequence[str]) -> list[ModelSource]:
@@ -317,9 +364,9 @@ class PredictionService:
                 db.add_measurements(conn, name, rows)
         except IntegrityError:  # another worker calibrated the same name a moment ago
             raise ConflictError(f"target {name!r} already exists; choose a new name") from None
-        self.sync_calibrations()
+        self.sync_calibrations(force=True)
         return cal.to_dict()
 
     def is_target(self, name: str) -> bool:
-        self.sync_calibrations()
+        self.sync_calibrations(force=True)
         return name in TARGETS or name in self.predictor.calibrations

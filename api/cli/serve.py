@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,14 +21,20 @@ def serve(
             help="SQLAlchemy URL (default: EDGEPERF_DATABASE_URL or var/edgeperf.sqlite)."
         ),
     ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="GNN checkpoint (default: EDGEPERF_CHECKPOINT or the shipped one)."),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the prediction API (and dashboard) on HOST:PORT."""
     import uvicorn
 
+    # Settings are read from the environment, so workers started by uvicorn see these too.
     if database_url:
-        # Settings are read from the environment, so workers started by uvicorn see it too.
         os.environ["EDGEPERF_DATABASE_URL"] = database_url
+    if checkpoint:
+        os.environ["EDGEPERF_CHECKPOINT"] = str(checkpoint.resolve())
     uvicorn.run(
         "api.app:create_app",
         factory=True,

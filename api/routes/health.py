@@ -12,4 +12,8 @@ router = APIRouter(tags=["service"])
 @router.get("/health")
 def health(request: Request) -> dict[str, str]:
     """The service is up; ``checkpoint`` is the weights digest stored with every prediction."""
-    return {"status": "ok", "version": __version__, "checkpoint": request.app.state.service.checkpoint}
+    return {
+        "status": "ok",
+        "version": __version__,
+        "checkpoint": request.app.state.service.checkpoint,
+    }

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.formparsers import MultiPartException
 
-from api import metrics
+from api import metrics, multipart
 from api.deps import ServiceDep, SettingsDep
 from api.errors import BatchTooLargeError
 from api.schemas import BatchGraphs, BatchResult, PredictResult
@@ -38,25 +39,81 @@ def split_targets(*values: str | list[str] | None) -> list[str] | None:
     return names or None
 
 
-@router.post("/predict", response_model=PredictResult, response_model_exclude_none=False)
+_PREDICT_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "A .tflite model",
+                    },
+                    "targets": {"type": "string", "description": "Comma-separated target names."},
+                },
+            }
+        }
+    },
+}
+_PART_HEADERS_BYTES = 64 * 1024  # room for the multipart framing around the capped file
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+@router.post("/predict", response_model=PredictResult, openapi_extra={"requestBody": _PREDICT_BODY})
 async def predict(
-    file: Annotated[UploadFile, File(description="A .tflite model")],
+    request: Request,
     service: ServiceDep,
     settings: SettingsDep,
-    targets_form: Annotated[
-        str | None,
-        Form(alias="targets", description="Comma-separated target names.", max_length=2000),
-    ] = None,
     targets_query: TargetsQuery = None,
     layers: LayersQuery = False,
 ) -> dict:
-    """Latency, energy and memory of one model on each target (``edgeperf predict --json``)."""
+    """Latency, energy and memory of one model on each target (``edgeperf predict --json``).
+
+    Multipart field ``file`` (the .tflite) and optional ``targets`` (or the query parameter).
+    """
+    if _media_type(request) != "multipart/form-data":
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail=f"content type {_media_type(request) or 'none'!r}; expected multipart/form-data with a 'file' part",
+        )
+    cap = settings.max_upload_bytes
+    body = await _read_body(request, cap, slack_bytes=_PART_HEADERS_BYTES)
+    try:
+        parts = multipart.parse(body, request.headers["content-type"])
+        targets_form = [p.data.decode() for p in parts if p.name == "targets"]
+    except (multipart.MultipartError, UnicodeDecodeError) as exc:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, detail=f"malformed multipart body: {exc}"
+        ) from None
+    upload = next((p for p in parts if p.name == "file"), None)
+    if upload is None:
+        raise RequestValidationError(
+            [{"type": "missing", "loc": ("body", "file"), "msg": "Field required", "input": None}]
+        )
+    label = upload.filename or "upload"
+    if len(upload.data) > cap:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            detail=f"upload {label!r} is {len(upload.data)} bytes; the limit is {cap}",
+        )
+    if not upload.data:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            detail=f"upload {label!r} is empty: expected a .tflite model",
+        )
     names = split_targets(targets_form, targets_query)
-    data = await read_upload(file, settings.max_upload_bytes)
-    source = ModelSource(label=file.filename or "upload", data=data)
-    [result] = await run_in_threadpool(service.predict, [source], names, layers)
+    source = ModelSource(label=label, data=upload.data)
+    remembered = None if layers else service.remembered([source], names)
+    [result] = remembered or await run_in_threadpool(service.predict, [source], names, layers)
     metrics.count_predictions([result])
-    return result
+    # The service's entries already have PredictResult's shape: skip re-validating them.
+    return JSONResponse(result)
 
 
 _BATCH_BODY = {
@@ -77,9 +134,10 @@ _BATCH_BODY = {
 }
 
 
-async def _read_body(request: Request, max_bytes: int) -> bytes:
+async def _read_body(request: Request, max_bytes: int, slack_bytes: int = 0) -> bytes:
+    """The whole body, refused with 413 once past ``max_bytes`` (plus framing ``slack_bytes``)."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
+    if declared and declared.isdigit() and int(declared) > max_bytes + slack_bytes:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,
             detail=f"request body is {declared} bytes; the limit is {max_bytes}",
@@ -87,7 +145,7 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
     chunks, total = [], 0
     async for chunk in request.stream():
         total += len(chunk)
-        if total > max_bytes:
+        if total > max_bytes + slack_bytes:
             raise HTTPException(
                 status.HTTP_413_CONTENT_TOO_LARGE,
                 detail=f"request body exceeds the limit of {max_bytes} bytes",
@@ -112,14 +170,14 @@ async def predict_batch(
     layers: LayersQuery = False,
 ) -> dict:
     """Many models, answered in request order: multipart ``files`` or JSON ``{"graphs": [...]}``."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    ctype = _media_type(request)
     if ctype == "application/json":
         body = await _read_body(request, settings.max_upload_bytes)
         try:
             req = BatchGraphs.model_validate_json(body)
         except ValidationError as exc:
             raise RequestValidationError(
-                exc.errors(include_url=False, include_context=False)
+                exc.errors(include_url=False, include_context=False, include_input=False)
             ) from None
         _check_size(len(req.graphs), settings.max_batch)
         sources = [ModelSource(label=f"graphs[{i}]", graph=g) for i, g in enumerate(req.graphs)]

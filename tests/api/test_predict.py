@@ -189,7 +189,9 @@ def test_predict_unknown_target(live_server, mobilenet_v2_int8):
 
 def test_predict_without_file(live_server):
     with live_server.client() as c:
-        r = c.post("/predict", data={"targets": "npu-int8"})
+        r = c.post("/predict", files={"targets": (None, "npu-int8")})
+        form = c.post("/predict", data={"targets": "npu-int8"})
+    assert form.status_code == 415
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "file"]
 
@@ -245,7 +247,11 @@ def test_batch_json_validation(live_server):
         broken = c.post(
             "/predict/batch", content=b"{not json", headers={"content-type": "application/json"}
         )
-    assert empty.status_code == extra.status_code == broken.status_code == 422
+        binary = c.post(
+            "/predict/batch", content=b"\x0c\xff\xfe\x1f", headers={"content-type": "application/json"}
+        )
+    assert empty.status_code == extra.status_code == broken.status_code == binary.status_code == 422
+    assert binary.json()["detail"][0]["type"] == "json_invalid"
     assert (
         empty.json()["detail"][0]["msg"]
         == "List should have at least 1 item after validation, not 0"
@@ -273,3 +279,63 @@ def test_batch_cap(start_server):
         == over_files.json()["detail"]
         == "batch of 5 models; the limit is 4 per request"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "status", "detail"),
+    [
+        (
+            b"x",
+            "text/plain",
+            415,
+            "content type 'text/plain'; expected multipart/form-data with a 'file' part",
+        ),
+        (
+            b"--b\r\nno blank line\r\n--b--",
+            "multipart/form-data; boundary=b",
+            400,
+            "malformed multipart body: part 0 has no blank line after its headers",
+        ),
+        (
+            b"nothing",
+            "multipart/form-data; boundary=b",
+            400,
+            "malformed multipart body: body does not contain the boundary from the content type",
+        ),
+        (
+            b"--b\r\n",
+            "multipart/form-data",
+            400,
+            "malformed multipart body: multipart content type without a boundary parameter",
+        ),
+        (
+            b'--b\r\nContent-Disposition: form-data; name="file"\r\n\r\nabc',
+            "multipart/form-data; boundary=b",
+            400,
+            "malformed multipart body: body ends before the closing boundary",
+        ),
+    ],
+)
+def test_predict_malformed_multipart(live_server, body, ctype, status, detail):
+    with live_server.client() as c:
+        r = c.post("/predict", content=body, headers={"content-type": ctype})
+    assert r.status_code == status, r.text
+    assert r.json()["detail"] == detail
+
+
+def test_predict_multipart_with_quoted_boundary_and_field(live_server, mobilenet_v2_int8):
+    data = mobilenet_v2_int8.read_bytes()
+    body = (
+        b'--xyz\r\nContent-Disposition: form-data; name="targets"\r\n\r\nnpu-int8\r\n'
+        b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="q.tflite"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n" + data + b"\r\n--xyz--\r\n"
+    )
+    with live_server.client() as c:
+        r = c.post(
+            "/predict",
+            content=body,
+            headers={"content-type": 'multipart/form-data; boundary="xyz"'},
+        )
+    assert r.status_code == 200, r.text
+    assert [p["target"] for p in r.json()["predictions"]] == ["npu-int8"]
+    assert r.json()["model"]["sha256"] == read_model(data).sha256
