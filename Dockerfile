@@ -1,4 +1,9 @@
 # A slim CPU image that runs the edgeperf service (serving needs no TensorFlow/LiteRT/Vela).
+# Embedded SQLite in /data by default; production: several workers against PostgreSQL,
+#   docker run -e EDGEPERF_DATABASE_URL=postgresql+psycopg://user:pw@db/edgeperf \
+#     -e EDGEPERF_API_KEYS='["..."]' -p 8000:8000 IMAGE \
+#     edgeperf serve --host 0.0.0.0 --port 8000 --workers 4
+# (psycopg[binary] brings its own libpq; the dashboard's plotly.min.js comes with the plotly wheel.)
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
