@@ -10,12 +10,21 @@ from fastapi import Depends, Header, HTTPException, Request, status
 from sqlalchemy.engine import Connection
 
 from api.service import PredictionService
-from api.settings import Settings, get_settings
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+from api.settings import Settings
 
 
-def get_service(request: Request) -> PredictionService:
+async def app_settings(request: Request) -> Settings:
+    """The app's settings (``get_settings()`` unless the factory was given others).
+
+    ``async`` so FastAPI calls it inline rather than on a worker thread (a hop per request).
+    """
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+
+
+async def get_service(request: Request) -> PredictionService:
     """The process's service, built once at startup by the app's lifespan."""
     return request.app.state.service
 

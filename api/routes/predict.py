@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import JSONResponse
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.formparsers import MultiPartException
@@ -151,7 +151,7 @@ async def _read_body(request: Request, max_bytes: int, slack_bytes: int = 0) -> 
                 detail=f"request body exceeds the limit of {max_bytes} bytes",
             )
         chunks.append(chunk)
-    return b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _check_size(n: int, max_batch: int) -> None:
