@@ -41,8 +41,8 @@ function drawLayers() {
   const layers = lastResult.layers;
   const x = layers.map((l) => `${l.index} ${l.op}`);
   Plotly.react("chart-layers", [
-    { type: "bar", name: "latency (ms)", x, y: layers.map((l) => l.cost[accel].latency_ms) },
-    { type: "bar", name: "energy (mJ)", x, y: layers.map((l) => l.cost[accel].energy_mj), yaxis: "y2" },
+    { type: "bar", name: "latency (ms)", x, y: layers.map((l) => l.cost[accel].latency_ms), offsetgroup: 1 },
+    { type: "bar", name: "energy (mJ)", x, y: layers.map((l) => l.cost[accel].energy_mj), yaxis: "y2", offsetgroup: 2 },
   ], {
     ...LAYOUT, title: { text: `per layer on ${accel}` }, barmode: "group",
     yaxis: { title: { text: "ms" } }, yaxis2: { title: { text: "mJ" }, overlaying: "y", side: "right" },
@@ -52,8 +52,8 @@ function drawLayers() {
 function drawNpu(result) {
   const npu = result.predictions.filter((p) => p.target.startsWith("npu-") && p.latency_ms !== null);
   Plotly.react("chart-npu", [
-    { type: "bar", name: "latency (ms)", x: npu.map((p) => p.target), y: npu.map((p) => p.latency_ms) },
-    { type: "bar", name: "energy (mJ)", x: npu.map((p) => p.target), y: npu.map((p) => p.energy_mj), yaxis: "y2" },
+    { type: "bar", name: "latency (ms)", x: npu.map((p) => p.target), y: npu.map((p) => p.latency_ms), offsetgroup: 1 },
+    { type: "bar", name: "energy (mJ)", x: npu.map((p) => p.target), y: npu.map((p) => p.energy_mj), yaxis: "y2", offsetgroup: 2 },
   ], {
     ...LAYOUT, title: { text: "this model on the npu-* accelerators" }, barmode: "group",
     yaxis2: { overlaying: "y", side: "right" },
@@ -86,8 +86,29 @@ async function drawHistory() {
   }
 }
 
+function cell(tr, text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  tr.appendChild(td);
+}
+
+function drawTargetsTable(body) {
+  const tbody = document.querySelector("#targets tbody");
+  tbody.innerHTML = "";
+  for (const t of body.targets) {
+    const acc = t.accuracy.latency_ms || {};
+    const tr = document.createElement("tr");
+    for (const v of [t.name, t.labels, t.description, acc.n ?? "–", acc.mape === undefined ? "–" : acc.mape.toFixed(1),
+      acc.within10 === undefined ? "–" : acc.within10.toFixed(0), acc.kendall_tau === undefined ? "–" : acc.kendall_tau.toFixed(2)]) {
+      cell(tr, v);
+    }
+    tbody.appendChild(tr);
+  }
+}
+
 async function drawAccuracy() {
   const body = await getJSON("/targets");
+  drawTargetsTable(body);
   const measured = body.targets.filter((t) => t.measurements > 0);
   const box = document.getElementById("accuracy");
   box.innerHTML = "";

@@ -66,6 +66,13 @@ def test_dashboard_end_to_end(browser, start_server, mobilenet_v2_int8, tmp_path
         "document.querySelector('#accuracy-cpu-xnnpack-1t .gtitle').textContent"
     )
 
+    rows = browser.evaluate(
+        "Array.from(document.querySelectorAll('#targets tbody tr')).map(r => [r.cells[0].textContent, r.cells[1].textContent])"
+    )
+    with server.client() as c:
+        listed = c.get("/targets").json()["targets"]
+    assert rows == [[t["name"], t["labels"]] for t in listed]
+
     # An error is shown, not swallowed.
     junk = tmp_path / "junk.tflite"
     junk.write_bytes(b"junk" * 16)
