@@ -18,7 +18,7 @@ import numpy as np
 
 from hwmodels.accelerator import estimate
 from hwmodels.work import OpKind
-from predictor.graph import OpGraph
+from predictor.graph import OpGraph, classify_precision
 from predictor.tflite_schema import BUILTIN_OPERATORS
 
 SCHEMA_VERSION = 1
@@ -183,6 +183,7 @@ def _graph_arrays(
     pad_i: list[int] = []
     act_i: list[int] = []
     other_dtype = len(DTYPES) - 1
+    constants: dict[tuple[int, int], int] = {}  # shared weights count once, as in OpGraph.summary
     for op in ops:
         tensors = graph.subgraphs[op.subgraph].tensors
         op_type.append(0 if op.is_custom else _OP_INDEX.get(op.op_type, 0))
@@ -208,8 +209,9 @@ def _graph_arrays(
         w = -1
         for t in op.inputs:
             if t >= 0 and tensors[t].is_constant:
-                w = _DTYPE_INDEX.get(tensors[t].dtype, other_dtype)
-                break
+                if w < 0:
+                    w = _DTYPE_INDEX.get(tensors[t].dtype, other_dtype)
+                constants[(op.subgraph, t)] = tensors[t].nbytes
         wdt_i.append(w)
         numeric.append(
             (
@@ -227,8 +229,12 @@ def _graph_arrays(
             )
         )
     x = np.zeros((n, NODE_DIM), np.float32)
+    totals = [0.0] * 4  # MACs, element ops, params, activation (output) bytes
     if n:
-        num = np.log1p(np.abs(np.array(numeric, np.float64)))
+        raw = np.array(numeric, np.float64)
+        w0 = 4 + len(NUMERIC_OPTIONS)
+        totals = raw[:, w0 : w0 + 6].sum(0)[[0, 1, 2, 5]].tolist()
+        num = np.log1p(np.abs(raw))
         x[:, _SHAPE0 : _SHAPE0 + 4] = num[:, :4]
         x[:, _OPT0:_PAD0] = num[:, 4 : 4 + len(NUMERIC_OPTIONS)]
         x[:, _WORK0 : _KH + 2] = num[:, 4 + len(NUMERIC_OPTIONS) :]
@@ -264,24 +270,23 @@ def _graph_arrays(
         edge_attr[:, :2] = np.log1p(np.array(sizes, np.float64))
         edge_attr[np.arange(len(edges)), rows_e] = 1.0
 
-    summary = graph.summary
     g = np.zeros(GRAPH_DIM, np.float64)
     input_elems = sum(graph.main.tensors[i].num_elements for i in graph.main.inputs)
     g[: len(GRAPH_FIELDS)] = np.log1p(
         [
             n,
-            summary.macs,
-            summary.elem_ops,
-            summary.params,
-            summary.weight_bytes,
-            summary.activation_bytes,
+            totals[0],
+            totals[1],
+            totals[2],
+            sum(constants.values()),
+            totals[3],
             input_elems,
             cost.latency_ms * 1e3,
             cost.energy_mj * 1e3,
             cost.peak_sram_kb,
         ]
     )
-    precision = summary.precision
+    precision = classify_precision(graph)
     if precision in PRECISIONS:
         g[len(GRAPH_FIELDS) + PRECISIONS.index(precision)] = 1.0
     return x, np.array(op_type, np.int64), edge_index, edge_attr, g.astype(np.float32), precision
