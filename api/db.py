@@ -7,6 +7,7 @@ survives a kill) or PostgreSQL (several uvicorn workers). One prediction row per
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,10 +30,13 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 metadata = MetaData()
+_SCHEMA_LOCK_KEY = 0x65646765  # "edge": the advisory lock held while creating tables
 _Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
 
 models = Table(
@@ -99,8 +103,25 @@ def make_engine(url: str) -> Engine:
             cur.close()
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
-    metadata.create_all(engine, checkfirst=True)
+    create_tables(engine)
     return engine
+
+
+def create_tables(engine: Engine) -> None:
+    """Create missing tables; safe when several workers start at once."""
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":  # one creator at a time, across processes
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY}
+                    )
+                metadata.create_all(conn, checkfirst=True)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError):
+            if attempt == 4:  # SQLite: another process created them between check and create
+                raise
+            time.sleep(0.1 * (attempt + 1))
 
 
 def _insert_ignore(
