@@ -24,6 +24,15 @@ class OpClass:
 
 
 _K = OpKind
+RECURRENT_OPS = (
+    "LSTM",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM",
+    "BIDIRECTIONAL_SEQUENCE_LSTM",
+    "RNN",
+    "UNIDIRECTIONAL_SEQUENCE_RNN",
+    "BIDIRECTIONAL_SEQUENCE_RNN",
+    "SVDF",
+)
 # TFLite builtin name -> class. Anything absent is OpKind.OTHER (costed by bytes moved only).
 OP_CLASSES: dict[str, OpClass] = {
     **{n: OpClass(_K.CONV) for n in ("CONV_2D", "CONV_3D")},
@@ -31,18 +40,7 @@ OP_CLASSES: dict[str, OpClass] = {
     **{n: OpClass(_K.TRANSPOSE_CONV) for n in ("TRANSPOSE_CONV", "CONV_3D_TRANSPOSE")},
     "FULLY_CONNECTED": OpClass(_K.FULLY_CONNECTED),
     "BATCH_MATMUL": OpClass(_K.MATMUL),
-    **{
-        n: OpClass(_K.RECURRENT, 4.0)
-        for n in (
-            "LSTM",
-            "UNIDIRECTIONAL_SEQUENCE_LSTM",
-            "BIDIRECTIONAL_SEQUENCE_LSTM",
-            "RNN",
-            "UNIDIRECTIONAL_SEQUENCE_RNN",
-            "BIDIRECTIONAL_SEQUENCE_RNN",
-            "SVDF",
-        )
-    },
+    **{n: OpClass(_K.RECURRENT, 4.0) for n in RECURRENT_OPS},
     **{n: OpClass(_K.POOL, 1.0) for n in ("AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D")},
     **{
         n: OpClass(_K.REDUCE, 1.0)
@@ -248,18 +246,7 @@ MAC_FORMULAS: dict[str, Callable[[Sequence[Shape], Sequence[Shape], dict, Sequen
     "CONV_3D_TRANSPOSE": _conv3d_transpose_macs,
     "FULLY_CONNECTED": _fully_connected_macs,
     "BATCH_MATMUL": _batch_matmul_macs,
-    **{
-        n: _recurrent_macs
-        for n in (
-            "LSTM",
-            "UNIDIRECTIONAL_SEQUENCE_LSTM",
-            "BIDIRECTIONAL_SEQUENCE_LSTM",
-            "RNN",
-            "UNIDIRECTIONAL_SEQUENCE_RNN",
-            "BIDIRECTIONAL_SEQUENCE_RNN",
-            "SVDF",
-        )
-    },
+    **{n: _recurrent_macs for n in RECURRENT_OPS},
 }
 
 # Positions of an operator's inputs that hold its weights/bias (for kernel size and channels).
