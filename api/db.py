@@ -260,6 +260,12 @@ def list_measurements(
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
+def measurement_counts(conn: Connection) -> dict[str, int]:
+    """Number of measurements per target."""
+    q = select(measurements.c.target, func.count()).group_by(measurements.c.target)
+    return {target: n for target, n in conn.execute(q)}
+
+
 def add_calibration(conn: Connection, name: str, calibration: dict[str, Any]) -> None:
     conn.execute(insert(calibrations).values(name=name, calibration=calibration, created_at=now()))
 

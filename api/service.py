@@ -153,10 +153,7 @@ class PredictionService:
         self.sync_calibrations()
         test = self.predictor.meta.get("test", {})
         with self.engine.connect() as conn:
-            measured = db.list_measurements(conn)
-        counts: dict[str, int] = {}
-        for m in measured:
-            counts[m["target"]] = counts.get(m["target"], 0) + 1
+            counts = db.measurement_counts(conn)
         out = []
         for name in self.predictor.targets:
             t = self.predictor.target(name)

@@ -131,11 +131,13 @@ def test_measurements_and_calibrations(store_url):
         db.add_calibration(conn, "dev", {"name": "dev", "n": 10})
     with engine.connect() as conn:
         rows = db.list_measurements(conn, target="cpu")
+        counts = db.measurement_counts(conn)
         version, cals = db.load_calibrations(conn)
         assert db.calibrations_version(conn) == version > 0
     assert [r["id"] for r in rows] == ids
     assert [r["latency_ms"] for r in rows] == [3.0, 3.2]
     assert cals == [{"name": "dev", "n": 10}]
+    assert counts == {"cpu": 2}
     engine.dispose()
 
 
