@@ -38,9 +38,11 @@ def test_predict_matches_in_process_predictor(live_server, mobilenet_v2_int8, pr
     assert body["layers"] is None
 
 
-def test_second_answer_comes_from_the_store(live_server, zoo_model):
+def test_second_answer_comes_from_the_store(start_server, zoo_model):
+    # A server of its own: on the shared one, another test may have stored this model already.
+    server = start_server()
     data = zoo_model("mobilenet_v2", "fp32").read_bytes()
-    with live_server.client() as c:
+    with server.client() as c:
         first = c.post(
             "/predict", files={"file": ("a.tflite", data)}, params={"targets": "npu-int8"}
         ).json()
