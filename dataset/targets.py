@@ -1,8 +1,10 @@
-"""How each hardware target's labels are obtained: one row per target.
+"""How each hardware target's labels are obtained, for every target of the one registry.
 
 Measured CPU (LiteRT + XNNPACK, 1 thread), Arm Vela's Ethos-U performance estimate (int8 only;
 system configs and memory modes from Vela 5.2's shipped ``Arm/vela.ini``), and the hwmodels
-analytic accelerator presets (``npu-*``). Adding a target is adding a row.
+analytic accelerator presets (``npu-*``). The targets themselves are the rows of the one
+registry, ``predictor/data/targets.toml``; adding one is adding a row there (and, for a Vela
+target, its Vela configuration in :data:`ETHOSU_CONFIGS`).
 """
 
 from __future__ import annotations
@@ -57,50 +59,64 @@ class LabelTarget:
 
 CPU_TARGET = "cpu-xnnpack-1t"
 
-# Arm's own pairings: U55 in a microcontroller with weights in flash (Shared_Sram), U65/U85 as
-# application-class NPUs with DRAM and a 384 KB dedicated SRAM cache.
-LABEL_TARGETS: dict[str, LabelTarget] = {
-    CPU_TARGET: LabelTarget(CPU_TARGET, LabelKind.MEASURED, ("fp32", "int8")),
-    "ethos-u55-128": LabelTarget(
-        "ethos-u55-128",
-        LabelKind.VELA,
-        ("int8",),
-        EthosUConfig("ethos-u55-128", "Ethos_U55_High_End_Embedded", "Shared_Sram", "flash"),
+# How Vela is asked to compile each Ethos-U target of the registry. Arm's own pairings: U55 in a
+# microcontroller with weights in flash (Shared_Sram), U65/U85 as application-class NPUs with DRAM
+# and a 384 KB dedicated SRAM cache.
+ETHOSU_CONFIGS: dict[str, EthosUConfig] = {
+    "ethos-u55-128": EthosUConfig(
+        "ethos-u55-128", "Ethos_U55_High_End_Embedded", "Shared_Sram", "flash"
     ),
-    "ethos-u65-256": LabelTarget(
-        "ethos-u65-256",
-        LabelKind.VELA,
-        ("int8",),
-        EthosUConfig("ethos-u65-256", "Ethos_U65_High_End", "Dedicated_Sram_384KB", "dram"),
+    "ethos-u65-256": EthosUConfig(
+        "ethos-u65-256", "Ethos_U65_High_End", "Dedicated_Sram_384KB", "dram"
     ),
-    "ethos-u85-512": LabelTarget(
-        "ethos-u85-512",
-        LabelKind.VELA,
-        ("int8",),
-        EthosUConfig("ethos-u85-512", "Ethos_U85_SYS_DRAM_Mid", "Dedicated_Sram_384KB", "dram"),
+    "ethos-u85-512": EthosUConfig(
+        "ethos-u85-512", "Ethos_U85_SYS_DRAM_Mid", "Dedicated_Sram_384KB", "dram"
     ),
 }
 
 
-def analytic_targets() -> dict[str, LabelTarget]:
-    """One analytic target per hwmodels accelerator preset (``npu-int8``, ``npu-fp8-e4m3``...)."""
-    from hwmodels.accelerator import PRESETS
+def _from_registry() -> dict[str, LabelTarget]:
+    """Label targets derived from the one target registry (``predictor/data/targets.toml``).
 
-    return {
-        name: LabelTarget(name, LabelKind.ANALYTIC, ("fp32", "int8")) for name in sorted(PRESETS)
-    }
+    Calibrated targets are fitted from a user's measurements, never labelled by the build.
+    """
+    from predictor.targets import TARGETS
+
+    out = {}
+    for name, target in TARGETS.items():
+        if target.labels == "calibrated":
+            continue
+        kind = LabelKind(target.labels)
+        ethosu = ETHOSU_CONFIGS.get(name)
+        if kind is LabelKind.VELA and ethosu is None:
+            raise UnknownLabelTargetError(
+                f"Vela target {name!r} has no Vela configuration; expected one of "
+                f"{sorted(ETHOSU_CONFIGS)}"
+            )
+        out[name] = LabelTarget(name, kind, target.labelled_precisions, ethosu)
+    return out
+
+
+_ALL_TARGETS = _from_registry()
+#: The measured and Vela targets (the analytic ones are :func:`analytic_targets`).
+LABEL_TARGETS: dict[str, LabelTarget] = {
+    n: t for n, t in _ALL_TARGETS.items() if t.kind is not LabelKind.ANALYTIC
+}
+
+
+def analytic_targets() -> dict[str, LabelTarget]:
+    """The registry's analytic targets: one per hwmodels accelerator preset (``npu-int8``...)."""
+    return {n: t for n, t in _ALL_TARGETS.items() if t.kind is LabelKind.ANALYTIC}
 
 
 def all_targets() -> dict[str, LabelTarget]:
-    """Every target the dataset labels: the fixed table plus the analytic presets."""
-    return {**LABEL_TARGETS, **analytic_targets()}
+    """Every target the dataset labels."""
+    return dict(_ALL_TARGETS)
 
 
 def get_target(name: str) -> LabelTarget:
     """The row for ``name``; raises :class:`UnknownLabelTargetError` naming the known ones."""
     targets = all_targets()
     if name not in targets:
-        raise UnknownLabelTargetError(
-            f"unknown target {name!r}; expected one of {sorted(targets)}"
-        )
+        raise UnknownLabelTargetError(f"unknown target {name!r}; expected one of {sorted(targets)}")
     return targets[name]
