@@ -311,6 +311,12 @@ class Builder:
         if not todo:
             return 0
         settings = asdict(self.cfg.measure)
+        load, cores = os.getloadavg()[0], os.cpu_count() or 1
+        if not self.cfg.ray_address and load > 0.5 * cores:
+            log.warning(
+                "machine is busy (1-min load %.1f on %d cores): %s labels will be noisy; "
+                "measure on a quiet machine", load, cores, CPU_TARGET,
+            )  # fmt: skip
         done = 0
         with self._bar(len(todo), desc) as bar:
             if self.cfg.ray_address:

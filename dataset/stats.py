@@ -6,6 +6,7 @@ first ``build`` measurement and the ``noise`` pass): no latency predictor can be
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -13,6 +14,8 @@ from sqlalchemy import func, select
 
 from dataset.store import Architecture, Graph, Label, Run, Store
 from dataset.targets import CPU_TARGET
+
+_NUMBER = re.compile(r"\b\d+(\.\d+)?\b")
 
 
 def noise_pairs(store: Store, target: str = CPU_TARGET) -> list[tuple[str, float, float]]:
@@ -99,7 +102,7 @@ def dataset_stats(store: Store) -> dict[str, Any]:
 
 
 def _reason_kind(reason: str | None) -> str:
-    # Reasons quote file names and numbers; group them by their first words.
+    # Reasons quote counts and sizes: group them by their first clause with numbers masked.
     if not reason:
         return "no reason given"
-    return " ".join(reason.split()[:6])
+    return _NUMBER.sub("N", reason.split(";")[0].split(": ")[0])[:100]
