@@ -17,19 +17,8 @@ from hwmodels.errors import EstimateError, UnknownAcceleratorError
 from hwmodels.formats import get_format
 from hwmodels.mac import mac_unit
 from hwmodels.nodes import get_node
-from hwmodels.work import LayerWork, OpKind
+from hwmodels.work import MAC_KINDS, LayerWork, OpKind
 
-#: Kinds whose MACs run on the array; the rest run on a vector unit one element op per column.
-_ARRAY_KINDS = frozenset(
-    {
-        OpKind.CONV,
-        OpKind.DEPTHWISE,
-        OpKind.TRANSPOSE_CONV,
-        OpKind.FULLY_CONNECTED,
-        OpKind.MATMUL,
-        OpKind.RECURRENT,
-    }
-)
 OFFCHIP_KINDS: tuple[str, ...] = ("dram", "flash")
 
 
@@ -245,7 +234,7 @@ def _layer_cost(w: LayerWork, k: _Constants) -> LayerCost:
     in_b = w.input_elems * bpe
     out_b = w.output_elems * bpe
     col_folds = 1
-    if w.macs and w.op_kind in _ARRAY_KINDS:
+    if w.macs and w.op_kind in MAC_KINDS:  # the rest run on the vector unit
         # Reduction on rows, output channels on columns; a depthwise layer reduces only over
         # its window and maps channels onto columns.
         red = w.reduction or (w.macs // w.output_elems if w.output_elems else w.macs) or 1

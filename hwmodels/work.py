@@ -28,6 +28,19 @@ class OpKind(StrEnum):
     OTHER = "other"  # custom or unknown: costed as data movement
 
 
+#: Kinds whose work is multiply-accumulates (run on a MAC array); the rest are vector work.
+MAC_KINDS = frozenset(
+    {
+        OpKind.CONV,
+        OpKind.DEPTHWISE,
+        OpKind.TRANSPOSE_CONV,
+        OpKind.FULLY_CONNECTED,
+        OpKind.MATMUL,
+        OpKind.RECURRENT,
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class LayerWork:
     """What one layer costs in arithmetic and data, independent of the number format.

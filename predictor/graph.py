@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hwmodels.work import LayerWork, OpKind
+from hwmodels.work import MAC_KINDS, LayerWork, OpKind
 from predictor import opwork
 from predictor.errors import ReaderError
 
@@ -581,16 +581,6 @@ def _check_acyclic(sg: Subgraph) -> None:
         raise ReaderError(f"subgraph {sg.index} has a cycle among {len(sg.ops) - seen} operators")
 
 
-_MAC_KINDS = (
-    OpKind.CONV,
-    OpKind.DEPTHWISE,
-    OpKind.TRANSPOSE_CONV,
-    OpKind.FULLY_CONNECTED,
-    OpKind.MATMUL,
-    OpKind.RECURRENT,
-)
-
-
 def classify_precision(graph: OpGraph) -> str:
     """fp32 | fp16 (fp16 weights) | int8 (full integer) | dynamic_int8 | int16x8 | mixed.
 
@@ -607,7 +597,7 @@ def classify_precision(graph: OpGraph) -> str:
                 if src.is_constant:
                     dequant_src[op.outputs[0]] = src.dtype
         for op in sg.ops:
-            if op.kind not in _MAC_KINDS or len(op.inputs) < 2:
+            if op.kind not in MAC_KINDS or len(op.inputs) < 2:
                 continue
             act_pos = 2 if op.op_type in ("TRANSPOSE_CONV", "CONV_3D_TRANSPOSE") else 0
             w_pos = 1
