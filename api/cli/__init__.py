@@ -49,7 +49,10 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _mount()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, click returns a command's exit code instead of exiting.
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except EdgePerfError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USER_ERROR)
