@@ -285,24 +285,10 @@ class Builder:
         return self._measure(todo, "measure")
 
     def _phase_noise(self) -> int:
-        with self.store.session() as sess:
-            first = set(
-                sess.scalars(
-                    select(Label.graph_id)
-                    .join(Run)
-                    .where(Label.target == CPU_TARGET, Run.kind == "build",
-                           Label.latency_ms.is_not(None))
-                )
-            )  # fmt: skip
-            again = set(
-                sess.scalars(
-                    select(Label.graph_id).join(Run).where(
-                        Label.target == CPU_TARGET, Run.kind == "noise"
-                    )
-                )
-            )
-        ids = sorted(first - again)[: max(0, self.cfg.noise_n - len(again & first))]
-        chosen = set(ids)
+        done, candidates = _noise_progress(self.store)
+        # Only graphs whose .tflite is still cached (``prune_cache`` keeps enough of them).
+        cached = [g for g in candidates if (self.cache_dir / f"{g}.tflite").is_file()]
+        chosen = set(cached[: max(0, self.cfg.noise_n - done)])
         todo = [g for g in self.store.graphs() if g.id in chosen]
         return self._measure(todo, "noise")
 
@@ -390,6 +376,67 @@ class Builder:
 def build(cfg: BuildConfig) -> dict[str, Any]:
     """Run a build (see :class:`BuildConfig`); returns the run ids, items per phase, log path."""
     return Builder(cfg).run()
+
+
+def prune_cache(
+    db_url: str = DEFAULT_DB_URL,
+    work_dir: Path = DEFAULT_WORK_DIR,
+    *,
+    noise_n: int = 200,
+    dry_run: bool = False,
+) -> dict[str, int]:
+    """Delete the cached .tflite of every graph that no later phase needs; returns counts.
+
+    A file is kept while its graph still lacks a label (static target or the CPU measurement),
+    while it is an anchor's (re-measured by every run), and while the noise pass, short of
+    ``noise_n`` pairs, could still pick it. Conversion is deterministic, so a pruned file is
+    rebuilt byte for byte from its stored spec if it is ever needed again.
+    """
+    store = Store(db_url)
+    try:
+        targets = list(all_targets())
+        have = store.labelled_pairs(targets)
+        anchors = store.anchor_graph_ids()
+        keep = set(anchors)
+        for g in store.graphs():
+            if any((g.id, t) not in have for t in targets):
+                keep.add(g.id)
+        done, candidates = _noise_progress(store)
+        cache_dir = Path(work_dir) / "tflite"
+        cached = sorted(g for g in candidates if (cache_dir / f"{g}.tflite").is_file())
+        keep.update(cached[: max(0, noise_n - done)])
+    finally:
+        store.dispose()
+    removed = kept = freed = 0
+    for path in sorted(cache_dir.glob("*.tflite")):
+        if path.stem in keep:
+            kept += 1
+            continue
+        removed += 1
+        freed += path.stat().st_size
+        if not dry_run:
+            path.unlink(missing_ok=True)
+    log.info("pruned %d cached models (%d bytes), kept %d", removed, freed, kept)
+    return {"removed": removed, "kept": kept, "freed_bytes": freed}
+
+
+def _noise_progress(store: Store) -> tuple[int, list[str]]:
+    """Noise-pass pairs so far, and the measured graphs it has not yet measured again."""
+    with store.session() as sess:
+        first = set(
+            sess.scalars(
+                select(Label.graph_id)
+                .join(Run)
+                .where(Label.target == CPU_TARGET, Run.kind == "build",
+                       Label.latency_ms.is_not(None))
+            )
+        )  # fmt: skip
+        again = set(
+            sess.scalars(
+                select(Label.graph_id).join(Run).where(Label.target == CPU_TARGET, Run.kind == "noise")
+            )
+        )
+    return len(first & again), sorted(first - again)
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -263,7 +263,9 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         "900000000) is re-measured in every run, so runs on different machines can be "
         "reconciled and a new device calibrated from a handful of measurements.",
         "- Working files: store `var/dataset/edgeperf.sqlite` (any SQLAlchemy URL with `--db`), "
-        "`.tflite` cache `var/dataset/tflite/`, one log per run in `var/dataset/logs/`. The "
+        "`.tflite` cache `var/dataset/tflite/` (`edgeperf dataset prune` deletes the files no "
+        "phase needs any more; conversion is deterministic, so any of them can be rebuilt from "
+        "its spec), one log per run in `var/dataset/logs/`. The "
         "committed copy is the export, `dataset/edgeperf-dataset.jsonl.xz` "
         "(`edgeperf dataset import` loads it back).",
         "- On a Ray cluster (`--ray ADDRESS`), convert and label-static tasks go to any node; "
@@ -275,6 +277,8 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         "",
         "```sh",
         rebuild_command(store),
+        "# or in chunks, each fully labelled and its cache pruned before the next:",
+        "#   STEP=100 TARGET=2500 WORKERS=2 scripts/collect.sh cycle",
         "edgeperf dataset export   # writes dataset/edgeperf-dataset.jsonl.xz",
         "edgeperf dataset card     # writes this file",
         "```",

@@ -3,23 +3,41 @@
 # next starts. Safe to kill and rerun: the build skips what the store already holds.
 #   scripts/collect.sh static    # sample + convert + Vela/analytic labels (load-insensitive)
 #   scripts/collect.sh measure   # CPU latency/memory labels: run on an otherwise idle machine
-# Environment: STEP (architectures per space added per chunk, default 100), TARGET (per space,
-# default 2500), WORKERS (convert/label processes, default 1), DB (default: the build's default).
+#   scripts/collect.sh cycle     # per chunk: static, then measure (nothing else of ours running),
+#                                # then prune the .tflite cache (a graph's file is ~6 MB: 20k of
+#                                # them would not fit on the disk)
+# Environment: STEP (architectures per space added per chunk, default 100), START (first chunk
+# size, default STEP), TARGET (per space,
+# default 2500), WORKERS (convert/label processes, default 1), DB (default: the build's default),
+# NOISE_N (graphs kept for the noise pass when pruning, default 200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEP=${STEP:-100}
+START=${START:-$STEP}
 TARGET=${TARGET:-2500}
 WORKERS=${WORKERS:-1}
+NOISE_N=${NOISE_N:-200}
 DB_ARGS=()
 [[ -n "${DB:-}" ]] && DB_ARGS=(--db "$DB")
 mode=${1:-static}
+static=(--phase sample --phase convert --phase label-static)
+build() {
+  nice -n "$1" .venv/bin/edgeperf dataset build --spaces all --n "$2" --workers "$WORKERS" \
+    "${DB_ARGS[@]}" "${@:3}" --no-progress
+}
 case "$mode" in
-  static) phases=(--phase sample --phase convert --phase label-static) ;;
-  measure) phases=(--phase measure) ;;
-  *) echo "usage: $0 static|measure" >&2; exit 2 ;;
+  static | measure | cycle) ;;
+  *) echo "usage: $0 static|measure|cycle" >&2; exit 2 ;;
 esac
-for ((n = STEP; n <= TARGET; n += STEP)); do
+for ((n = START; n <= TARGET; n += STEP)); do
   echo "== $(date -u +%FT%TZ) $mode: $n architectures per space"
-  nice -n 19 .venv/bin/edgeperf dataset build --spaces all --n "$n" --workers "$WORKERS" \
-    "${DB_ARGS[@]}" "${phases[@]}" --no-progress
+  case "$mode" in
+    static) build 19 "$n" "${static[@]}" ;;
+    measure) build 0 "$n" --phase measure ;;
+    cycle)
+      build 19 "$n" "${static[@]}"
+      build 0 "$n" --phase measure
+      .venv/bin/edgeperf dataset prune "${DB_ARGS[@]}" --noise-n "$NOISE_N"
+      ;;
+  esac
 done

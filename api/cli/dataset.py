@@ -89,6 +89,28 @@ def build(
 
 
 @app.command()
+def prune(
+    db: DbOption = None,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="The build's work directory (its tflite/ cache).")
+    ] = None,
+    noise_n: Annotated[int, typer.Option(help="Keep enough files for a noise pass this big.")] = 200,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, delete nothing.")] = False,
+) -> None:
+    """Delete cached .tflite files that no phase needs any more (fully labelled, not anchors).
+
+    Conversion is deterministic: a pruned file is rebuilt byte for byte from its stored spec.
+    """
+    from dataset.build import prune_cache
+    from dataset.store import DEFAULT_DB_URL, DEFAULT_WORK_DIR
+
+    counts = prune_cache(
+        db or DEFAULT_DB_URL, work_dir or DEFAULT_WORK_DIR, noise_n=noise_n, dry_run=dry_run
+    )
+    typer.echo(json.dumps(counts))
+
+
+@app.command()
 def stats(
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
