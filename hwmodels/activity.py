@@ -1,6 +1,7 @@
 """Switching activity per datapath role (``data/activity.csv``): energy weights for gates.
 
-Energy of a block = gates x activity(role) x the node's energy per gate equivalent.
+Energy of a block = gates x activity(role) x duty x the node's energy per gate equivalent, where
+``duty`` (:class:`~hwmodels.components.Component`) is the fraction of operations the block works in.
 """
 
 from __future__ import annotations
@@ -21,6 +22,6 @@ def activity() -> Mapping[Role, float]:
 
 
 def switched_ge(components: Sequence[Component]) -> float:
-    """Activity-weighted gate equivalents: what one operation switches."""
+    """Activity- and duty-weighted gate equivalents: what one operation switches."""
     act = activity()
-    return sum(c.gates * act[c.role] for c in components)
+    return sum(c.gates * act[c.role] * c.duty for c in components)

@@ -47,6 +47,11 @@ class Component:
         cells: Standard-cell counts (``{"fa": 35, "ha": 7, "and2": 64}``).
         formula: The count in symbols, for reports and docs.
         source: Where the formula comes from.
+        duty: Fraction of operations in which the block switches at all (1.0: every one). Below
+            1 only for a block that serves one case of the operands (the near path of a
+            dual-path FP adder, subnormal or special-value handling) and is held still by
+            operand isolation otherwise; the value is that case's probability
+            (:mod:`hwmodels.operands`), never a tuned number. Energy scales with it, area does not.
     """
 
     name: str
@@ -54,6 +59,7 @@ class Component:
     cells: Mapping[str, float] = field(default_factory=dict)
     formula: str = ""
     source: str = ""
+    duty: float = 1.0
 
     @property
     def gates(self) -> float:
@@ -69,6 +75,7 @@ class Component:
             "cells": dict(self.cells),
             "formula": self.formula,
             "source": self.source,
+            "duty": round(self.duty, 4),
         }
 
 
@@ -311,3 +318,136 @@ def register(n: int, name: str = "register") -> Component:
 def swap_mux(n: int) -> Component:
     """Operand swap so the larger exponent goes first: 2n MUX2."""
     return Component(f"swap {n}b", Role.SHIFTER, {"mux2": 2 * n}, f"2n MUX2, n={n}", _PARHAMI)
+
+
+def mux_row(n: int, name: str, role: Role = Role.SHIFTER, duty: float = 1.0) -> Component:
+    """A row of n 2:1 multiplexers (a select between two n-bit words)."""
+    _check_width(name, n)
+    return Component(f"{name} {n}b", role, {"mux2": n}, f"n MUX2, n={n}", _WH, duty)
+
+
+def and_row(n: int, name: str = "operand isolation", duty: float = 1.0) -> Component:
+    """n AND2 gating a block's inputs so it holds still when its result is not needed (operand
+    isolation, Correale, ISLPED 1995)."""
+    _check_width(name, n)
+    return Component(
+        f"{name} {n}b",
+        Role.CONTROL,
+        {"and2": n},
+        f"n AND2, n={n}",
+        "Correale, Overview of the power minimization techniques employed in the IBM PowerPC 4xx "
+        "embedded controllers, ISLPED 1995 (operand isolation)",
+        duty,
+    )
+
+
+def compound_adder(n: int, style: str = "kogge-stone", duty: float = 1.0) -> Component:
+    """n-bit compound adder: a prefix adder that delivers both ``a + b`` and ``a + b + 1``.
+
+    The prefix tree already holds each bit's group generate G and propagate P, so the +1 carries
+    are ``G + P`` (one OR2 per bit) and the second sum one XOR2 per bit (Tyagi, A reduced-area
+    scheme for carry-select adders, IEEE TC 1993; used for rounding and end-around subtraction in
+    Seidel & Even, Delay-optimized implementation of IEEE FP addition, IEEE TC 2004).
+    """
+    base = prefix_adder(n, style)
+    cells = dict(base.cells)
+    cells["or2"] = cells.get("or2", 0) + n
+    cells["xor2"] += n
+    return Component(
+        f"compound {style} adder {n}b",
+        Role.ADDER,
+        cells,
+        f"{style} adder + n(OR2 + XOR2) for sum+1, n={n}",
+        "Tyagi, IEEE TC 42(10), 1993; Seidel & Even, IEEE TC 53(2), 2004",
+        duty,
+    )
+
+
+def leading_zero_anticipator(n: int, duty: float = 1.0) -> Component:
+    """Leading-zero anticipator for an n-bit subtraction (Schmookler & Nowka, Proc. ARITH-15,
+    2001): per bit ``g = a.~b`` (AND2), ``z = ~a.~b`` (NOR2) and the indicator
+    ``f_i = t_{i-1}(g_i ~z_{i+1} + z_i ~g_{i+1}) + ~t_{i-1}(z_i ~z_{i+1} + g_i ~g_{i+1})``
+    (two AOI22 and a MUX2; ``t`` is the adder's propagate, shared), then a leading-zero counter
+    over the indicator string. The one-bit error it may leave is fixed by a one-position
+    compensation shift (a separate row of muxes)."""
+    _check_width("leading-zero anticipator", n)
+    lzc = leading_zero_counter(n)
+    cells = {"and2": n, "nor2": n, "aoi22": 2 * n, "mux2": n}
+    for cell, count in lzc.cells.items():
+        cells[cell] = cells.get(cell, 0) + count
+    return Component(
+        f"leading-zero anticipator {n}b",
+        Role.CONTROL,
+        cells,
+        f"n(AND2 + NOR2 + 2 AOI22 + MUX2) + LZC(n), n={n}",
+        "Schmookler & Nowka, Leading zero anticipation and detection, Proc. ARITH-15, 2001",
+        duty,
+    )
+
+
+def booth_rows(n: int, m: int, signed: bool = False) -> int:
+    """Partial products of a radix-4 (modified) Booth multiplier with an m-bit multiplier:
+    ``ceil(m/2)`` for two's complement, ``floor(m/2) + 1`` unsigned (a zero is appended on top)."""
+    _check_width("Booth multiplier", min(n, m))
+    return ceil(m / 2) if signed else m // 2 + 1
+
+
+def booth_multiplier(
+    n: int, m: int | None = None, signed: bool = False, cpa: str = "ripple"
+) -> Component:
+    """n x m radix-4 (modified) Booth multiplier with a Dadda tree and a final CPA.
+
+    Each multiplier digit in {-2..2} has an encoder (single, double, negate: 2 XOR2 + AND2) and
+    selects an (n+1)-bit row, one AOI22 + XNOR2 per bit (Weste & Harris 4e, sec. 11.9.3). Sign
+    extension is cut to 3 bits on the first row and 2 on the others (``~s s s`` / ``1 ~s``), and
+    each row's negate bit enters the lowest column of its row; the resulting column heights are
+    reduced like any Dadda array (MacSorley, Proc. IRE 1961; Bewick, Stanford PhD 1994).
+    """
+    m = n if m is None else m
+    rows = booth_rows(n, m, signed)
+    width = n + m
+    heights = [0] * width
+    for i in range(rows):
+        extra = 3 if i == 0 else 2
+        for col in range(2 * i, min(2 * i + n + 1 + extra, width)):
+            heights[col] += 1
+        heights[2 * i] += 1  # negate bit (+1 of the two's complement)
+    heights = [h for h in heights if h] or [1]
+    fas, has = _reduce_columns(heights, "dadda")
+    sel = rows * (n + 1)
+    cells: dict[str, float] = {
+        "xor2": 2 * rows,
+        "and2": rows,
+        "aoi22": sel,
+        "xnor2": sel,
+        "fa": fas,
+        "ha": has,
+    }
+    cpa_bits = width - 1
+    adder = ripple_adder(cpa_bits) if cpa == "ripple" else prefix_adder(cpa_bits, cpa)
+    for cell, count in adder.cells.items():
+        cells[cell] = cells.get(cell, 0) + count
+    return Component(
+        f"radix-4 Booth multiplier {n}x{m}",
+        Role.MULTIPLIER,
+        cells,
+        f"{rows} rows x (n+1) (AOI22+XNOR2) + {rows} encoders + {fas} FA + {has} HA + "
+        f"{cpa_bits}-bit {cpa} CPA",
+        "MacSorley, Proc. IRE 1961; Weste & Harris 4e sec. 11.9.3; Dadda 1965",
+    )
+
+
+def special_values(exp_bits: int, man_bits: int) -> Component:
+    """IEEE 754 operand classification for two operands: per operand, exponent all ones (E-1
+    AND2), exponent zero (E-1 OR2), fraction zero (M-1 OR2) and the NaN/Inf/zero decode (3 AND2);
+    6 gates decide the special result (NaN, Inf, zero, invalid flag)."""
+    _check_width("special-value logic", exp_bits)
+    per_operand_and = exp_bits - 1 + 3
+    per_operand_or = exp_bits - 1 + max(man_bits - 1, 0)
+    return Component(
+        f"special values E{exp_bits}M{man_bits}",
+        Role.CONTROL,
+        {"and2": 2 * per_operand_and + 3, "or2": 2 * per_operand_or + 3},
+        f"2((E+2) AND2 + (E+M-2) OR2) + 6, E={exp_bits}, M={man_bits}",
+        "IEEE 754-2019 sec. 6 (infinity, NaN, signed zero); Parhami sec. 18.5",
+    )
