@@ -3,10 +3,16 @@
 GraphSAGE-mean as in PerfSAGE (arXiv 2301.10999: 2 layers, 128 dims, op-type embedding, mean
 readout), with GIN and GAT convolutions, a BRP-NAS-style global node (Dudziak et al. 2020) and a
 sum readout as alternatives. The head predicts log(value) for every target x metric at once.
+
+The ``lse`` readout is additive: every op predicts its own log-contribution to each metric and a
+graph's value is their log-sum-exp, i.e. the sum of per-op contributions (latency, energy and
+storage add up over layers; for a peak such as memory the log-sum-exp is a soft maximum), times a
+per-graph correction from the pooled states.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -17,7 +23,8 @@ from torch_geometric.utils import scatter
 from predictor.features import EDGE_DIM, GRAPH_DIM, NODE_DIM, OP_TYPES, FeatureBatch
 
 CONVS = ("sage", "gin", "gat")
-READOUTS = ("mean", "sum", "mean+sum")
+READOUTS = ("mean", "sum", "mean+sum", "lse")
+_LOG_LSE_NODES = math.log(32.0)  # typical op count: per-op contributions start at 1/32
 
 
 class PerfGNN(nn.Module):
@@ -28,7 +35,8 @@ class PerfGNN(nn.Module):
         conv: ``"sage"`` (mean aggregation), ``"gin"`` (GINE, uses edge features) or ``"gat"``.
         hidden: Width of node states (128 in PerfSAGE).
         layers: Message-passing layers (2 in PerfSAGE).
-        readout: ``"mean"``, ``"sum"`` or ``"mean+sum"`` pooling of node states per graph.
+        readout: ``"mean"``, ``"sum"`` or ``"mean+sum"`` pooling of node states per graph, or
+            ``"lse"``: per-op log-contributions summed per graph (see the module docstring).
         global_node: Add a virtual node joined to every op (BRP-NAS), updated each layer.
         embed_dim: Width of the learned op-type embedding.
         dropout: Dropout on node states during training.
@@ -86,6 +94,11 @@ class PerfGNN(nn.Module):
         self.head = nn.Sequential(
             nn.Linear(pooled + hidden, hidden), nn.ReLU(), nn.Linear(hidden, n_outputs)
         )
+        self.node_head = (
+            nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, n_outputs))
+            if readout == "lse"
+            else None
+        )
         self.dropout = nn.Dropout(dropout)
         # Output = head + an affine map of the whole-graph features: the head learns a residual
         # on top of a log-linear model of MACs, bytes and the analytic prior.
@@ -136,6 +149,14 @@ class PerfGNN(nn.Module):
                     scatter(h, batch, 0, dim_size=n_graphs, reduce="mean")
                 )
         readout = self.config["readout"]
+        if readout == "lse":
+            mean = scatter(h, batch, 0, dim_size=n_graphs, reduce="mean")
+            correction = self.head(torch.cat([mean, g_state], dim=1)) + self.linear(graph_attr)
+            # Per-op log-contributions in standardised units -> natural-log units.
+            a = self.node_head(h) * self.y_std + self.y_mean - _LOG_LSE_NODES
+            peak = scatter(a, batch, 0, dim_size=n_graphs, reduce="max")
+            total = scatter(torch.exp(a - peak[batch]), batch, 0, dim_size=n_graphs, reduce="sum")
+            return peak + torch.log(total) + correction * self.y_std
         if readout == "mean":
             pooled = scatter(h, batch, 0, dim_size=n_graphs, reduce="mean")
         elif readout == "sum":

@@ -33,6 +33,7 @@ MODEL_CHOICES: tuple[tuple[str, str, bool], ...] = (
     ("gin", "mean", False),
     ("gat", "mean", False),
     ("sage", "mean", True),  # BRP-NAS's global node
+    ("sage", "lse", True),  # additive: per-op contributions summed
 )
 
 #: Per graph: target -> metric -> value (None or absent: no label).

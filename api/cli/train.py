@@ -102,7 +102,7 @@ def train(
     export: ExportOption = None,
     out: Annotated[Path | None, typer.Option(help="Checkpoint to write (default: the shipped one).")] = None,
     conv: Annotated[str, typer.Option(help="Convolution: sage, gin or gat.")] = "sage",
-    readout: Annotated[str, typer.Option(help="Readout: mean, sum or mean+sum.")] = "mean",
+    readout: Annotated[str, typer.Option(help="Readout: mean, sum, mean+sum or lse (per-op contributions summed).")] = "mean",
     global_node: Annotated[bool, typer.Option(help="Add a BRP-NAS global node.")] = False,
     hidden: Annotated[int, typer.Option(help="Node state width.")] = 128,
     layers: Annotated[int, typer.Option(help="Message-passing layers.")] = 2,

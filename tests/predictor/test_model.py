@@ -18,6 +18,7 @@ from predictor.model import PerfGNN, to_tensors
         ("gin", "mean", False),
         ("gat", "mean+sum", False),
         ("sage", "mean", True),
+        ("sage", "lse", True),
     ],
 )
 def test_forward_shapes(conv, readout, global_node):
@@ -46,3 +47,21 @@ def test_graph_order_does_not_change_predictions():
 def test_bad_choices(kw, match):
     with pytest.raises(ValueError, match=match):
         PerfGNN(4, **kw)
+
+
+def test_lse_readout_adds_per_op_contributions():
+    """With the per-graph correction zeroed, a graph's value is the sum of its ops' values."""
+    torch.manual_seed(0)
+    model = PerfGNN(3, hidden=16, readout="lse").eval()
+    for layer in (model.head[-1], model.linear):
+        torch.nn.init.zeros_(layer.weight)
+        torch.nn.init.zeros_(layer.bias)
+    fb = featurize([toy_graph([3, 8, 16], 16, "fp32", 1), toy_graph([3, 4], 8, "int8", 2)])
+    t = to_tensors(fb)
+    captured = {}
+    model.node_head.register_forward_hook(lambda _m, _i, out: captured.setdefault("a", out))
+    with torch.inference_mode():
+        out = model(**t)
+    per_op = torch.exp(captured["a"] * model.y_std + model.y_mean) / 32.0
+    sums = torch.zeros(2, 3).index_add_(0, t["batch"], per_op)
+    torch.testing.assert_close(torch.exp(out), sums)
