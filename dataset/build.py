@@ -251,7 +251,10 @@ class Builder:
                 jobs.append((g, missing))
         if not jobs:
             return 0
-        machine, versions = machine_description(), tool_versions()
+        from hwmodels import fingerprint
+
+        # Labels derived from hwmodels record its fingerprint (see dataset.relabel).
+        machine, versions = machine_description(), {**tool_versions(), "hwmodels": fingerprint()}
         done = 0
         executor = self._executor()
 

@@ -191,30 +191,36 @@ def label_ethosu(tflite_path: str | Path, precision: str, config: EthosUConfig) 
             f"CPU ({', '.join(sorted(on_cpu)) or 'unnamed'}); Vela estimates only the NPU part",
             extra,
         )  # fmt: skip
-    from hwmodels.ethosu import EthosUCounters, energy
-
-    breakdown = energy(
-        EthosUCounters(
-            accelerator=config.accelerator,
-            macs=report.macs,
-            sram_bytes=report.sram_bytes,
-            offchip_bytes=report.offchip_bytes,
-            offchip_kind=config.offchip_kind,
-            cycles=report.cycles_total,
-            clock_hz=report.core_clock_hz,
-        )
-    )
-    extra["energy_breakdown_mj"] = {
-        "mac_mj": breakdown.mac_mj,
-        "sram_mj": breakdown.sram_mj,
-        "offchip_mj": breakdown.offchip_mj,
-        "static_mj": breakdown.static_mj,
-    }
+    total_mj, extra["energy_breakdown_mj"] = ethosu_energy(config.accelerator, extra)
     return EthosULabel(
         latency_ms=report.inference_time_s * 1e3,
-        energy_mj=breakdown.total_mj,
+        energy_mj=total_mj,
         memory_kb=report.sram_used_kb,
         storage_kb=report.offchip_used_kb,
         null_reason=None,
         extra=extra,
     )
+
+
+def ethosu_energy(accelerator: str, extra: dict) -> tuple[float, dict[str, float]]:
+    """Energy (mJ) and its breakdown from the Vela counters a label keeps in ``extra``.
+
+    Also how stored labels are brought up to date when the hardware model changes
+    (:mod:`dataset.relabel`): Vela is not run again.
+    """
+    from hwmodels.ethosu import EthosUCounters, energy
+
+    b = energy(
+        EthosUCounters(
+            accelerator=accelerator,
+            macs=extra["macs"],
+            sram_bytes=extra["sram_bytes"],
+            offchip_bytes=extra["offchip_bytes"],
+            offchip_kind=extra["offchip_kind"],
+            cycles=extra["cycles_total"],
+            clock_hz=extra["core_clock_hz"],
+        )
+    )
+    parts = {"mac_mj": b.mac_mj, "sram_mj": b.sram_mj, "offchip_mj": b.offchip_mj,
+             "static_mj": b.static_mj}  # fmt: skip
+    return b.total_mj, parts

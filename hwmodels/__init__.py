@@ -16,6 +16,7 @@ from hwmodels.errors import (
     UnknownNodeError,
 )
 from hwmodels.ethosu import EnergyBreakdown, EthosUCounters, energy
+from hwmodels.fingerprint import fingerprint
 from hwmodels.formats import FORMATS, NumberFormat, get_format
 from hwmodels.mac import MacUnit, mac_unit
 from hwmodels.nodes import get_node
@@ -37,6 +38,7 @@ __all__ = [
     "UnknownNodeError",
     "energy",
     "estimate",
+    "fingerprint",
     "get_accelerator",
     "get_format",
     "get_node",

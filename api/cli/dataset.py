@@ -111,6 +111,18 @@ def prune(
 
 
 @app.command()
+def relabel(
+    db: DbOption = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Recompute the labels derived from hwmodels (npu-* estimates, Ethos-U energy) left stale
+    by a change to the hardware model; Vela is not run again, measurements are not touched."""
+    from dataset.relabel import relabel_derived
+
+    typer.echo(json.dumps(relabel_derived(_store(db), progress=progress)))
+
+
+@app.command()
 def stats(
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

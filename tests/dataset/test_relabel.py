@@ -1,0 +1,79 @@
+"""Relabelling: hwmodels-derived labels follow the hardware model; measured ones are untouched."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from support.toy_graphs import toy_graph
+
+from dataset.relabel import relabel_derived
+from dataset.store import Label, Store
+from dataset.targets import CPU_TARGET, ETHOSU_CONFIGS
+from dataset.tasks import _analytic_label
+from dataset.vela import ethosu_energy
+from hwmodels import fingerprint
+
+ROOT = Path(__file__).resolve().parents[2]
+COUNTERS = {"macs": 2_000_000, "sram_bytes": 3.0e6, "offchip_bytes": 5.0e5,
+            "offchip_kind": "flash", "cycles_total": 1.5e6, "core_clock_hz": 5.0e8}  # fmt: skip
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    s = Store(tmp_path / "ds.sqlite")
+    run = s.start_run("build", machine={}, tool_versions={}, args={})
+    graph = toy_graph([3, 8, 16], 16, "int8", 1)
+    s.add_architecture("a0", "toy", 0, {})
+    s.add_graphs("a0", [{"id": "g0", "precision": "int8", "size_bytes": 1,
+                         "opgraph": graph.to_dict(), "summary": {}}])  # fmt: skip
+    stale = {"hwmodels": "0000000000000000"}
+    s.add_label(graph_id="g0", target="npu-int8", run_id=run, latency_ms=9.0, energy_mj=9.0,
+                memory_kb=9.0, storage_kb=9.0, tool_versions=stale)  # fmt: skip
+    s.add_label(graph_id="g0", target="ethos-u55-128", run_id=run, latency_ms=3.0,
+                energy_mj=123.0, memory_kb=4.0, storage_kb=5.0,
+                extra={**COUNTERS, "energy_breakdown_mj": {}}, tool_versions=stale)  # fmt: skip
+    s.add_label(graph_id="g0", target="ethos-u65-256", run_id=run, null_reason="refused",
+                tool_versions={})  # fmt: skip
+    s.add_label(graph_id="g0", target=CPU_TARGET, run_id=run, latency_ms=7.0, memory_kb=1.0)
+    yield s
+    s.dispose()
+
+
+def _labels(store: Store) -> dict[str, Label]:
+    with store.session() as sess:
+        return {lab.target: lab for lab in sess.scalars(select(Label))}
+
+
+def test_relabel_recomputes_derived_labels_only(store):
+    counts = relabel_derived(store, progress=False)
+    assert counts == {"analytic": 1, "ethosu_energy": 1, "stamped": 1, "up_to_date": 0}
+    labs = _labels(store)
+    fresh = _analytic_label(store.opgraph("g0"), "npu-int8")
+    assert labs["npu-int8"].latency_ms == pytest.approx(fresh["latency_ms"])
+    assert labs["npu-int8"].energy_mj == pytest.approx(fresh["energy_mj"])
+    energy_mj, parts = ethosu_energy(ETHOSU_CONFIGS["ethos-u55-128"].accelerator, COUNTERS)
+    u55 = labs["ethos-u55-128"]
+    assert u55.energy_mj == pytest.approx(energy_mj) and u55.energy_mj != 123.0
+    assert u55.extra["energy_breakdown_mj"] == pytest.approx(parts)
+    assert (u55.latency_ms, u55.memory_kb, u55.storage_kb) == (3.0, 4.0, 5.0)  # Vela's own
+    assert labs["ethos-u65-256"].null_reason == "refused"
+    assert labs[CPU_TARGET].latency_ms == 7.0 and "hwmodels" not in labs[CPU_TARGET].tool_versions
+    for target in ("npu-int8", "ethos-u55-128", "ethos-u65-256"):
+        assert labs[target].tool_versions["hwmodels"] == fingerprint()
+    # A second run finds nothing stale.
+    again = relabel_derived(store, progress=False)
+    assert again == {"analytic": 0, "ethosu_energy": 0, "stamped": 0, "up_to_date": 3}
+
+
+def test_relabel_command(store, tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "api.cli", "dataset", "relabel", "--db",
+         str(tmp_path / "ds.sqlite"), "--no-progress"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert json.loads(out.stdout)["analytic"] == 1
