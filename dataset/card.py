@@ -259,6 +259,9 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         "- Every item is committed as it is done; a killed build loses at most the items in "
         "flight, and a rerun of the same command skips what is stored. Growing `--n` extends "
         "a build: architecture *i* of a space always has sampling seed `seed*10^6 + i`.",
+        "- Labels computed from `hwmodels` (the `npu-*` estimates, Ethos-U energy from Vela's "
+        "counters) record its fingerprint; after a change to the hardware model, `edgeperf "
+        "dataset relabel` recomputes the stale ones in place (Vela is not run again).",
         "- A fixed anchor set (`--anchors`, round-robin over every space, seeds from "
         "900000000) is re-measured in every run, so runs on different machines can be "
         "reconciled and a new device calibrated from a handful of measurements.",
