@@ -14,7 +14,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 
 from hwmodels.accelerator import estimate
 from hwmodels.work import OpKind
-from predictor.features import graph_features
+from predictor.features import featurize
 from predictor.graph import OpGraph
 from predictor.targets import TARGETS
 
@@ -99,14 +99,15 @@ class AnalyticBaseline:
 def summary_features(graphs: Sequence[OpGraph]) -> np.ndarray:
     """Whole-graph features: the GNN's graph vector plus log1p op counts and MACs per op kind."""
     rows = []
-    for g in graphs:
+    graph_attr = featurize(graphs).graph_attr
+    for g, attr in zip(graphs, graph_attr):
         counts = np.zeros(len(_KINDS))
         macs = np.zeros(len(_KINDS))
         for op in g.ops:
             k = _KINDS.index(op.kind)
             counts[k] += 1
             macs[k] += op.macs
-        rows.append(np.concatenate([graph_features(g)[4], np.log1p(counts), np.log1p(macs)]))
+        rows.append(np.concatenate([attr, np.log1p(counts), np.log1p(macs)]))
     return np.array(rows, np.float64)
 
 

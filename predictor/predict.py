@@ -8,7 +8,7 @@ batch under ``torch.inference_mode``. The analytic ``npu-*`` targets are, by def
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,12 @@ from hwmodels.accelerator import estimate
 from predictor.calibrate import Calibration, fit_calibration, latency_bases, load_registry
 from predictor.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
 from predictor.errors import UnknownTargetError
-from predictor.features import GraphFeatures, graph_features
+from predictor.features import FeatureBatch, GraphFeatures, features_list
 from predictor.graph import OpGraph
 from predictor.model import PerfGNN
 from predictor.reader import read_model
 from predictor.targets import METRICS, TARGETS, Target, get_target
-from predictor.train import predict_log
+from predictor.train import feature_batches, forward_log, predict_log
 
 _ANALYTIC = {
     "latency_ms": lambda c: c.latency_ms,
@@ -98,17 +98,59 @@ class Predictor:
 
     # -- prediction ---------------------------------------------------------------------------
     def features(self, graphs: Sequence[OpGraph]) -> list[GraphFeatures]:
-        return [graph_features(g) for g in graphs]
+        return features_list(graphs)
 
     def predict_array(
         self, graphs: Sequence[OpGraph], feats: Sequence[GraphFeatures] | None = None
     ) -> np.ndarray:
         """Raw GNN outputs ``[G, trained targets, metrics]`` in natural units (the NAS fast path)."""
-        feats = feats if feats is not None else self.features(graphs)
-        out = np.exp(
-            predict_log(self.model, feats, self.threads, self.batch_size).astype(np.float64)
-        )
-        return out.reshape(len(feats), len(self.trained_targets), len(METRICS))
+        return self._forward(graphs, feats)[0]
+
+    def _forward(
+        self, graphs: Sequence[OpGraph], feats: Sequence[GraphFeatures] | None = None
+    ) -> tuple[np.ndarray, list[str]]:
+        # Features are built batch by batch and go straight into the model (no per-graph arrays).
+        graphs = list(graphs)
+        if feats is not None:
+            log = predict_log(self.model, feats, self.threads, self.batch_size)
+            precisions = [f[5] for f in feats]
+        else:
+            precisions = []
+
+            def batches() -> Iterator[FeatureBatch]:
+                for fb in feature_batches(graphs, self.batch_size):
+                    precisions.extend(fb.precisions)
+                    yield fb
+
+            log = forward_log(self.model, batches(), self.threads)
+        out = np.exp(log.astype(np.float64))
+        return out.reshape(len(precisions), len(self.trained_targets), len(METRICS)), precisions
+
+    def _entry_plan(self, t: Target, precision: str) -> tuple[str | None, list[bool], str | None]:
+        """For graphs of ``precision`` on ``t``: its source, which metrics have a value, the note."""
+        if t.labels == "calibrated":
+            source = "calibrated"
+        elif t.labels == "analytic" and self.analytic == "direct":
+            source = "hwmodels"
+        elif t.name in self.trained_targets:
+            source = "gnn"
+        else:
+            source = None
+        notes: list[str] = []
+        has_value = []
+        for m in METRICS:
+            why = t.null_note(m, precision)
+            value = why is None and (
+                source in ("hwmodels", "gnn") or (source == "calibrated" and m == "latency_ms")
+            )
+            if why is None and source is None:
+                why = "the loaded checkpoint was not trained on this target"
+            if why and why not in notes:
+                notes.append(why)
+            has_value.append(value)
+        if source == "gnn" and precision not in t.labelled_precisions and precision in t.precisions:
+            notes.append(f"extrapolated: trained on {', '.join(t.labelled_precisions)} models only")
+        return (source if any(has_value) else None), has_value, "; ".join(notes) or None
 
     def predict(
         self, graphs: Sequence[OpGraph], targets: Sequence[str] | None = None
@@ -118,62 +160,45 @@ class Predictor:
         A value a target cannot give is ``None`` and ``note`` says why.
         """
         chosen = self._resolve(targets)
-        feats = self.features(graphs)
-        raw = self.predict_array(graphs, feats)
-        precisions = [f[5] for f in feats]
-        macs = np.array([sum(op.macs for op in g.ops) for g in graphs], np.float64)
-        calibrated = {}
+        graphs = list(graphs)
+        raw, precisions = self._forward(graphs)
+        gnn = raw.tolist()
+        calibrated: dict[str, list[float]] = {}
         for t in chosen:
             if t.labels == "calibrated":
                 cal = self.calibrations[t.name]
                 base = raw[:, self.trained_targets.index(cal.base), METRICS.index("latency_ms")]
-                calibrated[t.name] = cal.predict_latency_ms(base, macs)
+                calibrated[t.name] = cal.predict_latency_ms(base, _total_macs(graphs)).tolist()
+        trained = {name: i for i, name in enumerate(self.trained_targets)}
+        plans: dict[tuple[str, str], tuple[str | None, list[bool], str | None]] = {}
         results: list[list[dict[str, Any]]] = []
         for gi, graph in enumerate(graphs):
+            precision = precisions[gi]
             costs: dict[str, Any] = {}
             works = None
             row = []
             for t in chosen:
+                plan = plans.get((t.name, precision))
+                if plan is None:
+                    plan = plans[t.name, precision] = self._entry_plan(t, precision)
+                source, has_value, note = plan
                 entry: dict[str, Any] = {"target": t.name}
-                notes: list[str] = []
-                if t.labels == "calibrated":
-                    source = "calibrated"
-                elif t.labels == "analytic" and self.analytic == "direct":
-                    source = "hwmodels"
-                elif t.name in self.trained_targets:
-                    source = "gnn"
+                if source == "gnn":
+                    values = gnn[gi][trained[t.name]]
+                    for mi, m in enumerate(METRICS):
+                        entry[m] = values[mi] if has_value[mi] else None
+                elif source == "hwmodels":
+                    if t.accelerator not in costs:
+                        works = works if works is not None else graph.layer_works()
+                        costs[t.accelerator] = estimate(works, t.accelerator)
+                    cost = costs[t.accelerator]
+                    for mi, m in enumerate(METRICS):
+                        entry[m] = float(_ANALYTIC[m](cost)) if has_value[mi] else None
                 else:
-                    source = None
-                for m in METRICS:
-                    why = t.null_note(m, precisions[gi])
-                    value = None
-                    if why is None:
-                        if source == "calibrated":
-                            value = float(calibrated[t.name][gi]) if m == "latency_ms" else None
-                        elif source == "hwmodels":
-                            if t.accelerator not in costs:
-                                works = works if works is not None else graph.layer_works()
-                                costs[t.accelerator] = estimate(works, t.accelerator)
-                            value = float(_ANALYTIC[m](costs[t.accelerator]))
-                        elif source == "gnn":
-                            value = float(
-                                raw[gi, self.trained_targets.index(t.name), METRICS.index(m)]
-                            )
-                        else:
-                            why = "the loaded checkpoint was not trained on this target"
-                    if why and why not in notes:
-                        notes.append(why)
-                    entry[m] = value
-                if (
-                    source == "gnn"
-                    and precisions[gi] not in t.labelled_precisions
-                    and precisions[gi] in t.precisions
-                ):
-                    notes.append(
-                        f"extrapolated: trained on {', '.join(t.labelled_precisions)} models only"
-                    )
-                entry["source"] = source if any(entry[m] is not None for m in METRICS) else None
-                entry["note"] = "; ".join(notes) or None
+                    for mi, m in enumerate(METRICS):
+                        entry[m] = calibrated[t.name][gi] if has_value[mi] else None
+                entry["source"] = source
+                entry["note"] = note
                 row.append(entry)
             results.append(row)
         return results
@@ -223,11 +248,10 @@ class Predictor:
         raw = self.predict_array(graphs)
         m = METRICS.index("latency_ms")
         base_lat = {b: raw[:, self.trained_targets.index(b), m] for b in bases}
-        macs = np.array([sum(op.macs for op in g.ops) for g in graphs], np.float64)
         return fit_calibration(
             name,
             base_lat,
-            macs,
+            _total_macs(graphs),
             np.asarray(latency_ms, np.float64),
             description,
             str(self.meta.get("weights_sha256", "")),
@@ -239,6 +263,10 @@ class Predictor:
         for name in sorted(self.calibrations):
             h.update(name.encode())
         return h.hexdigest()[:12]
+
+
+def _total_macs(graphs: Sequence[OpGraph]) -> np.ndarray:
+    return np.array([sum(op.macs for op in g.ops) for g in graphs], np.float64)
 
 
 def set_threads(threads: int) -> None:

@@ -66,3 +66,15 @@ def test_schema_is_versioned_and_hash_stable():
     assert s["node_dim"] == F.NODE_DIM
     assert F.schema_hash() == F.schema_hash()
     assert len(F.schema_hash()) == 16
+
+
+def test_split_and_collate_round_trip():
+    graphs = [toy_graph([3, 8, 8], 16, "fp32", 1), toy_graph([3, 4], 8, "int8", 2)]
+    fb = F.featurize(graphs)
+    parts = F.split(fb)
+    assert [len(p[0]) for p in parts] == [len(g.ops) for g in graphs]
+    assert all(p[2].min() >= 0 and p[2].max() < len(p[0]) for p in parts)  # own node indices
+    back = F.collate(parts)
+    for name in ("x", "op_type", "edge_index", "edge_attr", "batch", "graph_attr"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(fb, name), err_msg=name)
+    assert back.precisions == fb.precisions == ["fp32", "int8"]

@@ -113,3 +113,33 @@ def test_bad_registry_rows(tmp_path):
 def test_bad_analytic_mode(predictor):
     with pytest.raises(ValueError, match="analytic must be 'direct' or 'gnn'"):
         Predictor(predictor.model, predictor.meta, analytic="exact")
+
+
+def test_precomputed_features_and_graphs_give_the_same_outputs(predictor):
+    graphs = [toy_graph([3, 8, 16], 16, "fp32", 1), toy_graph([3, 4], 8, "int8", 2)]
+    direct = predictor.predict_array(graphs)
+    np.testing.assert_array_equal(
+        direct, predictor.predict_array(graphs, predictor.features(graphs))
+    )
+    np.testing.assert_array_equal(direct, predictor.predict_array(iter(graphs)))
+    assert predictor.predict_array([]).shape == (0, len(predictor.trained_targets), len(METRICS))
+    assert predictor.predict([]) == []
+
+
+def test_threads_change_speed_not_values(predictor):
+    import torch
+
+    from predictor.train import PARALLEL_MIN_NODES
+
+    n_ops = len(toy_graph([3, 8, 16, 16], 16, "fp32", 0).ops)
+    graphs = [
+        toy_graph([3, 8, 16, 16], 16, "fp32", s) for s in range(PARALLEL_MIN_NODES // n_ops + 1)
+    ]
+    before = torch.get_num_threads()
+    try:
+        one = predictor.predict_array(graphs)
+        two = Predictor(predictor.model, predictor.meta, threads=2).predict_array(graphs)
+        assert torch.get_num_threads() == 2  # left as asked, as before
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_allclose(two, one, rtol=1e-5)
