@@ -1,6 +1,7 @@
 """The service under load: real uvicorn on loopback, concurrent clients, bounded run.
 
-Usage: ``python bench/serve.py [--model M.tflite] [--clients 8] [--requests 400] [--batch 256]``.
+Usage: ``python bench/serve.py [--model M.tflite] [--clients 8] [--requests 400] [--batch 256]
+[--workers 2]``.
 Prints ``/predict`` latency percentiles at N concurrent clients (the same model again: answered
 from the store after the first), the first-sight latency of distinct models (computed), and the
 round trip of one ``/predict/batch`` of small OpGraph JSON graphs (computed, then stored).
@@ -130,7 +131,12 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=400)
     ap.add_argument("--budget-s", type=float, default=60.0, help="Upper bound on the load phase.")
     ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="uvicorn worker processes (default: one per core, at most 2).",
+    )
     args = ap.parse_args()
 
     from support import zoo

@@ -13,7 +13,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[
-        int, typer.Option(min=1, help="Worker processes (use PostgreSQL for >1).")
+        int, typer.Option(min=1, help="Worker processes (SQLite serves several on one host; PostgreSQL for more).")
     ] = 1,
     database_url: Annotated[
         str | None,
