@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dataset.export import export_dataset  # noqa: E402
-from dataset.store import DEFAULT_DB_URL, Store  # noqa: E402
+from dataset.export import export_dataset
+from dataset.store import DEFAULT_DB_URL, Store
 
 BUDGET_MB = 50.0
 TARGET_GRAPHS = 20_000

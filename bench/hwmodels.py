@@ -16,8 +16,8 @@ from pathlib import Path
 # This script shares its name with the package it times: keep its own folder off the path.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from hwmodels.accelerator import PRESETS, estimate  # noqa: E402
-from hwmodels.work import LayerWork, OpKind  # noqa: E402
+from hwmodels.accelerator import PRESETS, estimate
+from hwmodels.work import LayerWork, OpKind
 
 
 def synthetic_layers(n: int = 100) -> list[LayerWork]:

@@ -222,7 +222,7 @@ class Builder:
         executor = self._executor()
         try:
             with self._bar(len(todo), "convert") as bar:
-                submit = lambda arch: executor.submit(convert_task, arch.spec)  # noqa: E731
+                submit = lambda arch: executor.submit(convert_task, arch.spec)
                 for arch, result in _bounded(todo, submit, 2 * executor.slots):
                     bar.update()
                     if "error" in result:
@@ -312,7 +312,7 @@ class Builder:
                 executor = self._executor()
                 resource = device_resource(CPU_TARGET)
                 units = self._device_units(resource)
-                submit = lambda g: executor.submit(  # noqa: E731
+                submit = lambda g: executor.submit(
                     measure_task, self._cached(g.id), settings, resources={resource: 1}
                 )
                 try:

@@ -60,7 +60,7 @@ def throughput(store: Store) -> dict[str, Any]:
             p: {"items": items[p], "seconds": round(seconds[p], 1),
                 "items_per_hour": round(3600 * items[p] / seconds[p], 1) if seconds[p] else None}
             for p in sorted(seconds)
-        },  # fmt: skip
+        },
     }
 
 
@@ -160,11 +160,11 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         "",
         "## Counts",
         "",
-        f"- architectures: **{stats['architectures']}**, graphs: **{stats['graphs']}**; "
+        (f"- architectures: **{stats['architectures']}**, graphs: **{stats['graphs']}**; "
         f"anchors (re-measured in every run): {n_anchor_archs} architectures, "
-        f"{n_anchor_graphs} graphs",
-        f"- collection runs: {', '.join(f'{v} {k}' for k, v in sorted(stats['runs'].items()))}; "
-        f"measured on: {', '.join(sorted(machines)) or '-'}",
+        f"{n_anchor_graphs} graphs"),
+        (f"- collection runs: {', '.join(f'{v} {k}' for k, v in sorted(stats['runs'].items()))}; "
+        f"measured on: {', '.join(sorted(machines)) or '-'}"),
         "",
         "| space | architectures | conversion failed | fp32 graphs | int8 graphs |",
         "|---|---:|---:|---:|---:|",
@@ -178,12 +178,12 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         "",
         "## Labels per target",
         "",
-        "A null label carries its reason (an Ethos-U target given a float model, a model Vela "
+        ("A null label carries its reason (an Ethos-U target given a float model, a model Vela "
         "refuses or leaves partly on the CPU); the CPU target's energy is always null: not "
-        "measurable on the build machine.",
+        "measurable on the build machine."),
         "",
-        "| target | labels | with values | null | median latency fp32 (ms) | "
-        "median latency int8 (ms) | main null reasons |",
+        ("| target | labels | with values | null | median latency fp32 (ms) | "
+        "median latency int8 (ms) | main null reasons |"),
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for target, row in stats["targets"].items():
@@ -216,9 +216,9 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         "",
         "## Throughput on the build machine",
         "",
-        f"{tp['architectures']} architectures in {tp['seconds'] / 3600:.2f} h of build phases: "
+        (f"{tp['architectures']} architectures in {tp['seconds'] / 3600:.2f} h of build phases: "
         f"**{tp['architectures_per_hour']} architectures/hour** (sample, convert, label-static "
-        "and measure, as run).",
+        "and measure, as run)."),
         "",
         "| phase | items | seconds | items/hour |",
         "|---|---:|---:|---:|",
@@ -229,12 +229,12 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         "",
         "## How the labels are made",
         "",
-        f"- `{CPU_TARGET}`: LiteRT interpreter (XNNPACK, `num_threads=1`), one fresh worker "
+        (f"- `{CPU_TARGET}`: LiteRT interpreter (XNNPACK, `num_threads=1`), one fresh worker "
         "process per model. Latency = median of timed `invoke()` calls after warm-up; the repeat "
         "count adapts to the model (budget 1 s, 10 to 300 calls, 10 s cap) and p10/p90, IQR and "
         "n are stored. Memory = rise of the worker's peak resident set (`VmHWM`, reset via "
         "`/proc/self/clear_refs`) over its resident set before the interpreter is built, after "
-        "a throw-away interpreter has paged in the runtime's code.",
+        "a throw-away interpreter has paged in the runtime's code."),
     ]
     for name, row in LABEL_TARGETS.items():
         if row.ethosu is not None:
@@ -246,35 +246,35 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
                 f"hwmodels' Ethos-U model over Vela's traffic and cycles ({e.offchip_kind})."
             )
     lines += [
-        "- `npu-*`: hwmodels' analytic accelerator over the reader's per-layer work, costed in "
+        ("- `npu-*`: hwmodels' analytic accelerator over the reader's per-layer work, costed in "
         "the preset's own number format (so an architecture's fp32 and int8 graphs get nearly "
-        "the same numbers).",
+        "the same numbers)."),
         "",
         "## How it is collected",
         "",
-        "- Phases run separately and in order: `sample` (specs from `dataset/spaces/`), "
+        ("- Phases run separately and in order: `sample` (specs from `dataset/spaces/`), "
         "`convert` (fp32 + int8 TFLite, `--workers` processes), `label-static` (Vela and analytic, "
         "parallel), `measure` (one model at a time, after the pools are gone), and `noise` (a "
-        "second measurement of `--noise-n` graphs in a run of its own).",
-        "- Every item is committed as it is done; a killed build loses at most the items in "
+        "second measurement of `--noise-n` graphs in a run of its own)."),
+        ("- Every item is committed as it is done; a killed build loses at most the items in "
         "flight, and a rerun of the same command skips what is stored. Growing `--n` extends "
-        "a build: architecture *i* of a space always has sampling seed `seed*10^6 + i`.",
-        "- Labels computed from `hwmodels` (the `npu-*` estimates, Ethos-U energy from Vela's "
+        "a build: architecture *i* of a space always has sampling seed `seed*10^6 + i`."),
+        ("- Labels computed from `hwmodels` (the `npu-*` estimates, Ethos-U energy from Vela's "
         "counters) record its fingerprint; after a change to the hardware model, `edgeperf "
-        "dataset relabel` recomputes the stale ones in place (Vela is not run again).",
-        "- A fixed anchor set (`--anchors`, round-robin over every space, seeds from "
+        "dataset relabel` recomputes the stale ones in place (Vela is not run again)."),
+        ("- A fixed anchor set (`--anchors`, round-robin over every space, seeds from "
         "900000000) is re-measured in every run, so runs on different machines can be "
-        "reconciled and a new device calibrated from a handful of measurements.",
-        "- Working files: store `var/dataset/edgeperf.sqlite` (any SQLAlchemy URL with `--db`), "
+        "reconciled and a new device calibrated from a handful of measurements."),
+        ("- Working files: store `var/dataset/edgeperf.sqlite` (any SQLAlchemy URL with `--db`), "
         "`.tflite` cache `var/dataset/tflite/` (`edgeperf dataset prune` deletes the files no "
         "phase needs any more; conversion is deterministic, so any of them can be rebuilt from "
         "its spec), one log per run in `var/dataset/logs/`. The "
         "committed copy is the export, `dataset/edgeperf-dataset.jsonl.xz` "
-        "(`edgeperf dataset import` loads it back).",
-        "- On a Ray cluster (`--ray ADDRESS`), convert and label-static tasks go to any node; "
+        "(`edgeperf dataset import` loads it back)."),
+        ("- On a Ray cluster (`--ray ADDRESS`), convert and label-static tasks go to any node; "
         "measurement tasks need the custom resource `device:cpu-xnnpack-1t`, which only the "
         "nodes that should measure declare (`ray start --address HEAD "
-        "--resources '{\"device:cpu-xnnpack-1t\": 1}'`), one model at a time per node.",
+        "--resources '{\"device:cpu-xnnpack-1t\": 1}'`), one model at a time per node."),
         "",
         "## Rebuild",
         "",

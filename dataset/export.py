@@ -92,7 +92,7 @@ def import_dataset(store: Store, path: str | Path = DEFAULT_EXPORT_PATH) -> dict
         raise StoreError(f"no dataset export at {str(path)!r}; expected an .jsonl.xz file")
     added = dict.fromkeys(_ORDER, 0)
     try:
-        fh = lzma.open(path, "rt", encoding="utf-8")
+        fh = lzma.open(path, "rt", encoding="utf-8")  # noqa: SIM115 - closed by `with fh` below
         header = json.loads(fh.readline() or "null")
     except (lzma.LZMAError, json.JSONDecodeError, EOFError) as exc:
         raise StoreError(f"{path.name} is not an xz JSON-lines dataset export: {exc}") from exc

@@ -131,6 +131,7 @@ def measure_file(path: str | Path, settings: MeasureSettings | None = None) -> M
             text=True,
             timeout=settings.timeout_s,
             env=env,
+            check=False,
             cwd=str(PROJECT_ROOT),
         )
     except subprocess.TimeoutExpired as exc:

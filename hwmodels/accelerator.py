@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from math import isqrt
+from typing import Self
 
 from hwmodels.errors import EstimateError, UnknownAcceleratorError
 from hwmodels.formats import get_format
@@ -92,7 +93,7 @@ class LayerCost:
     def energy_mj(self) -> float:
         return self.mac_mj + self.sram_mj + self.offchip_mj + self.static_mj
 
-    def __iadd__(self, other: LayerCost) -> LayerCost:
+    def __iadd__(self, other: LayerCost) -> Self:
         self.macs += other.macs
         self.compute_cycles += other.compute_cycles
         self.memory_cycles += other.memory_cycles

@@ -140,11 +140,11 @@ def train(
         if progress and (epoch % 10 == 0):
             typer.echo(f"  epoch {epoch:4d}  train {train_loss:.4f}  val {val_loss if val_loss is None else round(val_loss, 4)}")
 
-    base = dict(hidden=hidden, layers=layers, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr, seed=seed, threads=threads, progress=show)
+    base = {"hidden": hidden, "layers": layers, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "seed": seed, "threads": threads, "progress": show}
     choices = (
-        [dict(conv=c, readout=r, global_node=gn) for c, r, gn in tr.MODEL_CHOICES]
+        [{"conv": c, "readout": r, "global_node": gn} for c, r, gn in tr.MODEL_CHOICES]
         if compare
-        else [dict(conv=conv, readout=readout, global_node=global_node)]
+        else [{"conv": conv, "readout": readout, "global_node": global_node}]
     )
     results = []
     for choice in choices:

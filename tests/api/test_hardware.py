@@ -224,6 +224,7 @@ def test_cli_entry_point_exits_2_on_unknown_format():
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
     assert proc.returncode == 2
     assert "unknown number format 'fp7'" in proc.stderr

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 
 from dataset.build import BuildConfig, Builder, anchor_plan, resolve_phases, resolve_spaces
 from dataset.errors import BuildError
-from dataset.stats import dataset_stats
 from dataset.executors import LocalExecutor
+from dataset.stats import dataset_stats
 from dataset.store import Architecture, Graph, Label, Run, Store
 from dataset.targets import CPU_TARGET, LabelKind, all_targets
 

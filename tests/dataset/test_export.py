@@ -107,7 +107,7 @@ def _write(path, lines):
             [{"format": "edgeperf-dataset", "version": 1},
              {"table": "runs", "row": {"id": "r", "kind": "build", "colour": "red"}}],
             r"unknown columns \['colour'\]",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_bad_exports_are_refused(tmp_path, lines, match):
