@@ -70,7 +70,9 @@ def rebuild_command(store: Store) -> str:
         runs = sess.scalars(select(Run).where(Run.kind == "build")).all()
     if not runs:
         return "edgeperf dataset build --spaces all --n N --workers W"
-    args = max(runs, key=lambda r: (r.args or {}).get("n", 0)).args
+    # An interrupted run may have planned more than it sampled: prefer finished ones.
+    finished = [r for r in runs if r.finished_at is not None] or runs
+    args = max(finished, key=lambda r: (r.args or {}).get("n", 0)).args
     cmd = [
         "edgeperf", "dataset", "build",
         "--spaces", ",".join(args.get("spaces", ["all"])),

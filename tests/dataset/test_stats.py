@@ -117,3 +117,11 @@ def test_cli_build_rejects_unknown_phase(tmp_path):
     out = _cli("build", "--phase", "bake", "--db", str(tmp_path / "x.sqlite"), "--no-progress")
     assert out.returncode == 2
     assert "unknown phase(s) ['bake']" in out.stderr
+
+
+def test_rebuild_command_ignores_an_interrupted_bigger_run(store):
+    from dataset.card import rebuild_command
+
+    store.start_run("build", machine={}, tool_versions={}, args={"n": 99, "workers": 1})
+    cmd = rebuild_command(store)
+    assert "--n 4 " in cmd and "--n 99" not in cmd
