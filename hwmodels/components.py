@@ -92,6 +92,18 @@ def _clog2(n: int) -> int:
     return max(1, ceil(log2(n))) if n > 1 else 0
 
 
+def _add_cells(cells: dict[str, float], block: Component) -> dict[str, float]:
+    """``cells`` with ``block``'s cell counts added (in place; returned for chaining)."""
+    for cell, count in block.cells.items():
+        cells[cell] = cells.get(cell, 0) + count
+    return cells
+
+
+def _cpa(bits: int, style: str) -> Component:
+    """A final carry-propagate adder: ``"ripple"`` or a prefix style."""
+    return ripple_adder(bits) if style == "ripple" else prefix_adder(bits, style)
+
+
 def half_adder() -> Component:
     """Half adder: XOR for the sum, AND for the carry (one HA cell)."""
     return Component("half adder", Role.ADDER, {"ha": 1}, "1 HA = XOR2 + AND2", _WH)
@@ -205,9 +217,7 @@ def tree_multiplier(
     cpa_bits = max(n + m - 2, 1) if min(n, m) > 1 else 0
     cells: dict[str, float] = {"and2": n * m, "fa": fas, "ha": has}
     if cpa_bits:
-        adder = ripple_adder(cpa_bits) if cpa == "ripple" else prefix_adder(cpa_bits, cpa)
-        for cell, count in adder.cells.items():
-            cells[cell] = cells.get(cell, 0) + count
+        _add_cells(cells, _cpa(cpa_bits, cpa))
     return Component(
         f"{style} multiplier {n}x{m}",
         Role.MULTIPLIER,
@@ -372,9 +382,7 @@ def leading_zero_anticipator(n: int, duty: float = 1.0) -> Component:
     compensation shift (a separate row of muxes)."""
     _check_width("leading-zero anticipator", n)
     lzc = leading_zero_counter(n)
-    cells = {"and2": n, "nor2": n, "aoi22": 2 * n, "mux2": n}
-    for cell, count in lzc.cells.items():
-        cells[cell] = cells.get(cell, 0) + count
+    cells = _add_cells({"and2": n, "nor2": n, "aoi22": 2 * n, "mux2": n}, lzc)
     return Component(
         f"leading-zero anticipator {n}b",
         Role.CONTROL,
@@ -424,9 +432,7 @@ def booth_multiplier(
         "ha": has,
     }
     cpa_bits = width - 1
-    adder = ripple_adder(cpa_bits) if cpa == "ripple" else prefix_adder(cpa_bits, cpa)
-    for cell, count in adder.cells.items():
-        cells[cell] = cells.get(cell, 0) + count
+    _add_cells(cells, _cpa(cpa_bits, cpa))
     return Component(
         f"radix-4 Booth multiplier {n}x{m}",
         Role.MULTIPLIER,

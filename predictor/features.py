@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from hwmodels.batch import KIND_CODES, LayerWorkArrays, layer_costs, model_totals
 from hwmodels.work import OpKind
 from predictor.graph import OpGraph, classify_precision
-from predictor.prior import KIND_CODES, LayerWorkArrays, layer_costs, model_totals
 from predictor.tflite_schema import BUILTIN_OPERATORS
 
 SCHEMA_VERSION = 1

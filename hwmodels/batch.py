@@ -1,9 +1,10 @@
-"""The analytic prior of the GNN's features: hwmodels' per-layer accelerator cost, vectorised.
+"""The per-layer accelerator cost of :func:`~hwmodels.accelerator.estimate`, vectorised for batches.
 
 The arithmetic of :func:`hwmodels.accelerator.estimate` (``cycles = max(compute, memory)``; energy =
 MACs + SRAM bytes + off-chip bytes + leakage x time), evaluated with numpy over every layer of a
 batch of graphs at once instead of one :class:`~hwmodels.work.LayerWork` at a time. The constants
-come from hwmodels itself; ``tests/predictor/test_prior.py`` holds the two equal layer by layer.
+come from the same tables; ``tests/hwmodels/test_batch.py`` holds the two equal layer by layer.
+The predictor's analytic-prior features are built with it.
 """
 
 from __future__ import annotations

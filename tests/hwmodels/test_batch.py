@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from support import zoo
 
 from hwmodels.accelerator import PRESETS, estimate
+from hwmodels.batch import KIND_CODES, LayerWorkArrays, layer_costs, model_totals
 from hwmodels.errors import EstimateError
 from hwmodels.work import LayerWork, OpKind
-from predictor.prior import KIND_CODES, LayerWorkArrays, layer_costs, model_totals
 from predictor.reader import read_model
 
 FIELDS = ("latency_ms", "mac_mj", "sram_mj", "offchip_mj", "static_mj", "sram_kb", "utilisation")
