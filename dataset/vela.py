@@ -5,6 +5,9 @@ an explicit accelerator, system config and memory mode; its summary CSV gives ``
 SRAM and off-chip memory used, traffic per memory and cycles. Energy is hwmodels' Ethos-U model
 over those counters. A model with operators that fall back to the CPU gets no label: Vela's time
 would cover only the NPU part.
+
+Vela's per-layer CSV (``--verbose-performance``) is kept too, as cycles per operator of the
+model's main subgraph: per-node targets for the predictor, whose graph label is their sum.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from dataset.errors import VelaError
 from dataset.targets import EthosUConfig
+from predictor.errors import ReaderError
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,23 @@ _BOUNDARY_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
 _CPU_OPS_RE = re.compile(r"CPU operators = (\d+)")
 _NPU_OPS_RE = re.compile(r"NPU operators = (\d+)")
 _CPU_OP_TYPE_RE = re.compile(r"Warning \(supported operators\) operator: (\w+)")
+
+
+@dataclass(frozen=True, slots=True)
+class VelaLayer:
+    """One row of Vela's per-layer performance CSV.
+
+    Attributes:
+        original_op: The TFLite operator the row comes from, in Vela's spelling (``Conv2D``).
+        npu_op: The NPU operation Vela lowered it to (``DepthwiseConv2D`` for a ``Mean``...).
+        cycles: Vela's cycle estimate of the row.
+        name: Vela's name of the row: the TFLite output tensor's, or one derived from it.
+    """
+
+    original_op: str
+    npu_op: str
+    cycles: int
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +70,7 @@ class VelaReport:
         npu_ops: Operators Vela places on the NPU.
         cpu_op_types: Types of the operators left to the CPU.
         csv: Vela's summary CSV row, as numbers where they are numbers.
+        layers: Vela's per-layer rows, in its execution order (their cycles sum to the total).
     """
 
     inference_time_s: float
@@ -62,6 +85,7 @@ class VelaReport:
     npu_ops: int
     cpu_op_types: tuple[str, ...]
     csv: dict[str, float | str]
+    layers: tuple[VelaLayer, ...] = ()
 
 
 def _number(text: str) -> float | str:
@@ -88,6 +112,7 @@ def run_vela(tflite_path: str | Path, config: EthosUConfig, *, timeout_s: float 
             "--system-config", config.system_config,
             "--memory-mode", config.memory_mode,
             "--output-dir", out_dir,
+            "--verbose-performance",  # also writes the per-layer CSV
         ]  # fmt: skip
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
@@ -109,6 +134,7 @@ def run_vela(tflite_path: str | Path, config: EthosUConfig, *, timeout_s: float 
             )
         with summaries[0].open(newline="") as fh:
             rows = list(csv.DictReader(fh))
+        layers = _read_layers(list(Path(out_dir).glob("*_per-layer.csv")), tflite_path.name)
     if len(rows) != 1:
         raise VelaError(f"Vela's summary for {tflite_path.name} has {len(rows)} rows; expected 1")
     row = {k: _number(v) for k, v in rows[0].items()}
@@ -133,12 +159,100 @@ def run_vela(tflite_path: str | Path, config: EthosUConfig, *, timeout_s: float 
             npu_ops=int(npu_ops.group(1)),
             cpu_op_types=tuple(sorted(set(_CPU_OP_TYPE_RE.findall(proc.stdout)))),
             csv=row,
+            layers=layers,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise VelaError(
             f"Vela's summary for {tflite_path.name} lacks or garbles {exc}; expected Vela 5.2 "
             "summary columns"
         ) from exc
+
+
+def _read_layers(paths: list[Path], model_name: str) -> tuple[VelaLayer, ...]:
+    if len(paths) != 1:
+        raise VelaError(f"Vela wrote {len(paths)} per-layer CSVs for {model_name}; expected one")
+    with paths[0].open(newline="") as fh:
+        try:
+            return tuple(
+                VelaLayer(r["Original Operator"], r["NNG Operator"], round(float(r["Op Cycles"])), r["Name"])
+                for r in csv.DictReader(fh)
+                if r.get("Target", "NPU") == "NPU"
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise VelaError(
+                f"Vela's per-layer CSV for {model_name} lacks or garbles {exc}; expected Vela 5.2 "
+                "per-layer columns"
+            ) from exc
+
+
+# Vela's names of TFLite builtins where they are not the builtin's name without underscores
+# (ethosu/vela/tflite_mapping.py), lower-cased.
+_VELA_OP_ALIASES = {
+    "avgpool": "averagepool2d",
+    "concat": "concatenation",
+    "concattflite": "concatenation",
+    "conv2dbias": "conv2d",
+    "depthwiseconv2dbias": "depthwiseconv2d",
+    "conv2dbackpropinput": "transposeconv",
+    "conv2dbackpropinputswitchedbias": "transposeconv",
+    "gatherv2": "gather",
+    "l2norm": "l2normalization",
+    "lrn": "localresponsenormalization",
+    "maxpool": "maxpool2d",
+    "sigmoid": "logistic",
+    "prod": "reduceprod",
+    "max": "reducemax",
+    "min": "reducemin",
+    "any": "reduceany",
+}
+
+
+def _op_key(op_type: str) -> str:
+    # TFLite's CONV_2D and Vela's Conv2D name one operator.
+    key = op_type.replace("_", "").lower()
+    return _VELA_OP_ALIASES.get(key, key)
+
+
+def op_cycles(layers: Sequence[VelaLayer], ops: Sequence[tuple[str, str]]) -> tuple[list[int], int]:
+    """Vela's cycles per operator of a subgraph, and the cycles no operator could be given.
+
+    ``ops`` are the subgraph's ``(op_type, output tensor name)`` in order. A row goes to the
+    operator of its own type whose output name is the longest prefix of the row's name (Vela
+    names the operations it lowers an operator into after its output: ``.../Mean_intermediate``);
+    failing that (generated names such as ``mul2``), to the next operator of that type at or after
+    the last one given cycles, or the nearest before it. Rows of a type the subgraph lacks stay
+    unassigned.
+    """
+    by_type: dict[str, list[int]] = {}
+    for i, (op_type, _) in enumerate(ops):
+        by_type.setdefault(_op_key(op_type), []).append(i)
+    cycles = [0] * len(ops)
+    unassigned = 0
+    last = 0
+    for layer in layers:
+        candidates = by_type.get(_op_key(layer.original_op))
+        if not candidates:
+            unassigned += layer.cycles
+            continue
+        named = [i for i in candidates if ops[i][1] and layer.name.startswith(ops[i][1])]
+        if named:
+            i = max(named, key=lambda j: len(ops[j][1]))
+        else:
+            after = [j for j in candidates if j >= last]
+            i = after[0] if after else candidates[-1]
+        cycles[i] += layer.cycles
+        last = i
+    return cycles, unassigned
+
+
+def _main_ops(tflite_path: Path) -> list[tuple[str, str]]:
+    from predictor.reader import read_model
+
+    main = read_model(tflite_path).main
+    return [
+        (op.op_type, main.tensors[op.outputs[0]].name if op.outputs and op.outputs[0] >= 0 else "")
+        for op in main.ops
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +297,13 @@ def label_ethosu(tflite_path: str | Path, precision: str, config: EthosUConfig) 
         "memory_mode": config.memory_mode,
         "vela_csv": {k: v for k, v in report.csv.items() if isinstance(v, float) and v},
     }
+    if report.layers:
+        try:
+            ops = _main_ops(Path(tflite_path))
+        except ReaderError as exc:  # Vela read it, so this is unexpected: keep the graph label
+            log.warning("no per-operator cycles for %s: %s", tflite_path, exc)
+        else:
+            extra["op_cycles"], extra["op_cycles_unassigned"] = op_cycles(report.layers, ops)
     on_cpu = set(report.cpu_op_types) - _BOUNDARY_OPS
     if on_cpu or (report.cpu_ops and not report.cpu_op_types):
         return EthosULabel(

@@ -8,7 +8,8 @@ import pytest
 
 from dataset.errors import VelaError
 from dataset.targets import LABEL_TARGETS, LabelKind
-from dataset.vela import label_ethosu, run_vela
+from dataset.vela import VelaLayer, label_ethosu, op_cycles, run_vela
+from predictor.reader import read_model
 
 ETHOS = [name for name, t in LABEL_TARGETS.items() if t.kind is LabelKind.VELA]
 
@@ -76,3 +77,47 @@ def test_refused_model_label_is_null_with_the_reason(tmp_path):
     label = label_ethosu(bad, "int8", LABEL_TARGETS["ethos-u55-128"].ethosu)
     assert label.latency_ms is None
     assert label.null_reason.startswith("Vela refused junk.tflite")
+
+
+@pytest.mark.parametrize("target", ETHOS)
+def test_label_keeps_vela_cycles_per_operator(tiny_tflite, target):
+    label = label_ethosu(tiny_tflite["int8"], "int8", LABEL_TARGETS[target].ethosu)
+    main = read_model(tiny_tflite["int8"]).main
+    per_op = label.extra["op_cycles"]
+    assert len(per_op) == len(main.ops)
+    # Every per-layer row lands on an operator of this small net, and the rows sum to the total.
+    assert label.extra["op_cycles_unassigned"] == 0
+    assert sum(per_op) == label.extra["cycles_total"]
+    convs = [c for op, c in zip(main.ops, per_op) if op.op_type in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    assert len(convs) == 3 and all(c > 0 for c in convs)
+
+
+def test_report_has_per_layer_rows(tiny_tflite):
+    report = run_vela(tiny_tflite["int8"], LABEL_TARGETS["ethos-u55-128"].ethosu)
+    assert report.layers and {"Conv2D", "DepthwiseConv2D"} <= {r.original_op for r in report.layers}
+    assert sum(r.cycles for r in report.layers) == report.cycles_total
+
+
+def test_op_cycles_prefers_the_longest_name_prefix_of_the_same_type():
+    ops = [("MEAN", "ln/Mean"), ("SQUARED_DIFFERENCE", "ln/SquaredDifference"), ("MEAN", "ln/Mean_1")]
+    layers = [
+        VelaLayer("Mean", "DepthwiseConv2D", 10, "ln/Mean_intermediate"),
+        VelaLayer("Mean", "Mul", 1, "ln/Mean"),
+        VelaLayer("SquaredDifference", "Sub", 5, "ln/SquaredDifference"),
+        VelaLayer("Mean", "DepthwiseConv2D", 20, "ln/Mean_1_intermediate"),
+        VelaLayer("Mean", "Mul", 2, "ln/Mean_1"),
+    ]
+    assert op_cycles(layers, ops) == ([11, 5, 22], 0)
+
+
+def test_op_cycles_falls_back_to_order_and_vela_names():
+    ops = [("LOGISTIC", "a/sig"), ("SOFTMAX", "b/Softmax"), ("CONCATENATION", "c/cat"), ("SOFTMAX", "d/Softmax")]
+    layers = [
+        VelaLayer("Sigmoid", "LUT", 3, "a/sig"),
+        VelaLayer("Softmax", "MaxPool", 4, "b/x_softmax_0"),  # generated names: go by order
+        VelaLayer("Softmax", "Sub", 6, "b/x_softmax_1"),
+        VelaLayer("Concat", "MemoryCopy", 7, "c/cat"),
+        VelaLayer("Softmax", "MaxPool", 8, "d/Softmax"),
+        VelaLayer("Tanh", "LUT", 9, "e/tanh"),  # no TANH in the graph: unassigned
+    ]
+    assert op_cycles(layers, ops) == ([3, 10, 7, 8], 9)
