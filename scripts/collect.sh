@@ -9,7 +9,8 @@
 # Environment: STEP (architectures per space added per chunk, default 100), START (first chunk
 # size, default STEP), TARGET (per space,
 # default 2500), WORKERS (convert/label processes, default 1), DB (default: the build's default),
-# NOISE_N (graphs kept for the noise pass when pruning, default 200).
+# NOISE_N (graphs kept for the noise pass when pruning, default 200), CPU (core to pin the
+# measurement to, so other work can run on the remaining cores; default: not pinned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEP=${STEP:-100}
@@ -19,6 +20,8 @@ WORKERS=${WORKERS:-1}
 NOISE_N=${NOISE_N:-200}
 DB_ARGS=()
 [[ -n "${DB:-}" ]] && DB_ARGS=(--db "$DB")
+MEASURE_ARGS=(--phase measure)
+[[ -n "${CPU:-}" ]] && MEASURE_ARGS+=(--cpu "$CPU")
 mode=${1:-static}
 static=(--phase sample --phase convert --phase label-static)
 build() {
@@ -33,10 +36,10 @@ for ((n = START; n <= TARGET; n += STEP)); do
   echo "== $(date -u +%FT%TZ) $mode: $n architectures per space"
   case "$mode" in
     static) build 19 "$n" "${static[@]}" ;;
-    measure) build 0 "$n" --phase measure ;;
+    measure) build 0 "$n" "${MEASURE_ARGS[@]}" ;;
     cycle)
       build 19 "$n" "${static[@]}"
-      build 0 "$n" --phase measure
+      build 0 "$n" "${MEASURE_ARGS[@]}"
       .venv/bin/edgeperf dataset prune "${DB_ARGS[@]}" --noise-n "$NOISE_N"
       ;;
   esac
