@@ -153,6 +153,11 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
             sess.scalars(select(Graph.id).join(Architecture).where(Architecture.anchor)).all()
         )
         n_anchor_archs = len(sess.scalars(select(Architecture.id).where(Architecture.anchor)).all())
+        vela_targets = [n for n, t in LABEL_TARGETS.items() if t.ethosu is not None]
+        vela_extras = sess.scalars(
+            select(Label.extra).where(Label.target.in_(vela_targets), Label.latency_ms.is_not(None))
+        ).all()
+    n_per_op = sum("op_cycles" in (e or {}) for e in vela_extras)
     lines = [
         "# The edgeperf dataset: data card",
         "",
@@ -247,6 +252,12 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
                 "`inference_time`, memory = SRAM used, storage = off-chip memory used, energy = "
                 f"hwmodels' Ethos-U model over Vela's traffic and cycles ({e.offchip_kind})."
             )
+    lines.append(
+        "- Vela's per-layer cycles (`--verbose-performance`), given to the operators of the main "
+        "subgraph (by operator type, then output-name prefix, then order), are kept in the label's "
+        f"`extra.op_cycles` as per-node targets: {n_per_op} of {len(vela_extras)} Vela labels have "
+        "them (labels made before they were kept do not)."
+    )
     lines += [
         ("- `npu-*`: hwmodels' analytic accelerator over the reader's per-layer work, costed in "
         "the preset's own number format (so an architecture's fp32 and int8 graphs get nearly "

@@ -31,7 +31,8 @@ def store(tmp_path) -> Store:
         s.add_label(graph_id=f"g{i}", target="cpu-xnnpack-1t", run_id=build, latency_ms=latency)
         s.add_label(graph_id=f"g{i}", target="ethos-u55-128", run_id=build,
                     latency_ms=latency / 10 if i % 2 else None,
-                    null_reason=None if i % 2 else "Ethos-U runs int8 models only; got fp32")  # fmt: skip
+                    null_reason=None if i % 2 else "Ethos-U runs int8 models only; got fp32",
+                    extra={"op_cycles": [5, 7]} if i == 1 else {})  # fmt: skip
     s.add_architecture("a9", "kws", 9, {"i": 9})
     s.set_convert_error("a9", "ConversionError: no")
     s.record_phase(build, "convert", 4, 10.0)
@@ -87,6 +88,7 @@ def test_card_is_generated_from_the_data(store, tmp_path):
     # 4 architectures with graphs over 36 s of build phases.
     assert "**400.0 architectures/hour**" in text
     assert "edgeperf dataset build --spaces all --n 4 --workers 2 --seed 0 --anchors 1" in text
+    assert "per-node targets: 1 of 2 Vela labels have them" in text
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
