@@ -128,8 +128,16 @@ class PerfGNN(nn.Module):
         edge_attr: Tensor,
         batch: Tensor,
         graph_attr: Tensor,
-    ) -> Tensor:
-        """Log-space predictions ``[G, n_outputs]`` (natural log of each metric's unit)."""
+        *,
+        return_nodes: bool = False,
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        """Log-space predictions ``[G, n_outputs]`` (natural log of each metric's unit).
+
+        With ``return_nodes`` (``lse`` readout only) also each op's log-contribution ``[N,
+        n_outputs]``, in the same units: what per-op targets such as Vela's per-layer cycles train.
+        """
+        if return_nodes and self.config["readout"] != "lse":
+            raise ValueError("per-op contributions exist only with the lse readout")
         n_graphs = graph_attr.shape[0]
         x = (x - self.x_mean) / self.x_std
         edge_attr = (edge_attr - self.e_mean) / self.e_std
@@ -156,7 +164,8 @@ class PerfGNN(nn.Module):
             a = self.node_head(h) * self.y_std + self.y_mean - _LOG_LSE_NODES
             peak = scatter(a, batch, 0, dim_size=n_graphs, reduce="max")
             total = scatter(torch.exp(a - peak[batch]), batch, 0, dim_size=n_graphs, reduce="sum")
-            return peak + torch.log(total) + correction * self.y_std
+            out = peak + torch.log(total) + correction * self.y_std
+            return (out, a) if return_nodes else out
         if readout == "mean":
             pooled = scatter(h, batch, 0, dim_size=n_graphs, reduce="mean")
         elif readout == "sum":

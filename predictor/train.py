@@ -3,6 +3,9 @@
 Labels are the dataset's per-target numbers; a missing or null one is masked out of the loss. The
 loss is L1 on the natural log of each metric, a symmetric MAPE-style loss (PerfSAGE trains on
 MAPE). Splits keep the fp32 and int8 twins of one architecture on the same side.
+
+Where a graph also has per-op latencies of a target (Vela's per-layer cycles), the ``lse``
+readout's per-op contributions are trained on them too: dozens of targets per graph instead of one.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ MODEL_CHOICES: tuple[tuple[str, str, bool], ...] = (
 
 #: Per graph: target -> metric -> value (None or absent: no label).
 Labels = dict[str, dict[str, float | None]]
+#: Per graph: target -> latency (ms) of each op of the main subgraph, in op order.
+NodeLabels = dict[str, list[float]]
+#: Per-op latencies below this (ms) count as this: an op Vela gives no cycles costs ~nothing.
+NODE_FLOOR_MS = 1e-6
 
 
 @dataclass(slots=True)
@@ -50,6 +57,7 @@ class TrainingData:
         arch_ids: The architecture each graph was converted from (twins share one).
         spaces: The search space of each graph's architecture.
         noise: Per target, pairs of independent measurements ``(first, again)`` (noise floor).
+        node_labels: Per graph, per-op latencies by target (empty: none for any graph).
     """
 
     graphs: list[OpGraph]
@@ -57,6 +65,7 @@ class TrainingData:
     arch_ids: list[str]
     spaces: list[str]
     noise: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    node_labels: list[NodeLabels] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.graphs)
@@ -64,6 +73,10 @@ class TrainingData:
             raise TrainingError(
                 f"graphs, labels, arch_ids and spaces must be equally long; got {n}, "
                 f"{len(self.labels)}, {len(self.arch_ids)}, {len(self.spaces)}"
+            )
+        if self.node_labels and len(self.node_labels) != n:
+            raise TrainingError(
+                f"node_labels must be empty or one per graph; got {len(self.node_labels)} for {n}"
             )
 
     def subset(self, idx: Sequence[int]) -> TrainingData:
@@ -73,6 +86,7 @@ class TrainingData:
             [self.arch_ids[i] for i in idx],
             [self.spaces[i] for i in idx],
             self.noise,
+            [self.node_labels[i] for i in idx] if self.node_labels else [],
         )
 
     def targets(self) -> list[str]:
@@ -143,6 +157,38 @@ def label_matrix(labels: Sequence[Labels], targets: Sequence[str]) -> tuple[np.n
     return y, mask
 
 
+def node_label_matrices(
+    graphs: Sequence[OpGraph],
+    feats: Sequence[GraphFeatures],
+    node_labels: Sequence[NodeLabels],
+    targets: Sequence[str],
+) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """Per graph, log-space per-op targets ``[n_nodes, T*M]`` and their mask, or None.
+
+    Only the ``latency_ms`` column of a target with per-op labels is filled; the main subgraph's
+    ops are a graph's first nodes. A list whose length is not the main subgraph's op count is
+    skipped (it belongs to another reading of the model).
+    """
+    cols = {t: j for j, (t, m) in enumerate(output_names(targets)) if m == "latency_ms"}
+    n_out = len(targets) * len(METRICS)
+    out: list[tuple[np.ndarray, np.ndarray] | None] = []
+    for graph, feat, per_target in zip(graphs, feats, node_labels, strict=True):
+        n_main = len(graph.main.ops)
+        usable = {
+            t: v for t, v in per_target.items() if t in cols and len(v) == n_main <= len(feat[0])
+        }
+        if not usable:
+            out.append(None)
+            continue
+        y = np.zeros((len(feat[0]), n_out), np.float32)
+        mask = np.zeros_like(y)
+        for t, values in usable.items():
+            y[:n_main, cols[t]] = np.log(np.maximum(np.asarray(values, np.float64), NODE_FLOOR_MS))
+            mask[:n_main, cols[t]] = 1.0
+        out.append((y, mask))
+    return out
+
+
 class GNNRegressor:
     """Fits a :class:`PerfGNN` to per-target labels (scikit-learn shape).
 
@@ -153,6 +199,7 @@ class GNNRegressor:
         lr: AdamW learning rate (cosine-decayed to 5% over ``epochs``).
         weight_decay: AdamW weight decay.
         patience: Stop after this many epochs without a better validation loss.
+        node_weight: Weight of the per-op loss (``lse`` readout and per-op labels only; 0: off).
         seed: Seeds parameter initialisation and batch order.
         threads: torch intra-op threads.
         progress: Callback ``(epoch, train_loss, val_loss)`` after every epoch.
@@ -171,6 +218,7 @@ class GNNRegressor:
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
         patience: int = 40,
+        node_weight: float = 1.0,
         seed: int = 0,
         threads: int = 1,
         progress: Callable[[int, float, float | None], None] | None = None,
@@ -186,6 +234,7 @@ class GNNRegressor:
         self.lr = lr
         self.weight_decay = weight_decay
         self.patience = patience
+        self.node_weight = node_weight
         self.seed = seed
         self.threads = threads
         self.progress = progress
@@ -228,6 +277,12 @@ class GNNRegressor:
                 torch.from_numpy(vy),
                 torch.from_numpy(vm),
             )
+        node_sets: list[tuple[np.ndarray, np.ndarray] | None] = []
+        if self.readout == "lse" and self.node_weight > 0 and data.node_labels:
+            node_sets = node_label_matrices(data.graphs, feats, data.node_labels, self.targets_)
+        self.node_graphs_ = sum(ns is not None for ns in node_sets)
+        if self.node_graphs_:
+            log.info("per-op targets on %d of %d training graphs", self.node_graphs_, len(feats))
         model = PerfGNN(**self.model_config(y.shape[1]))
         full = collate(feats)
         model.set_scaling(
@@ -250,14 +305,24 @@ class GNNRegressor:
             for s in range(0, len(order), self.batch_size):
                 idx = order[s : s + self.batch_size]
                 fb = collate([feats[i] for i in idx])
-                pred = model(**to_tensors(fb))
-                loss = masked_l1(pred, yt[idx], mt[idx])
+                if self.node_graphs_:
+                    pred, per_op = model(**to_tensors(fb), return_nodes=True)
+                    ny, nm = _stack_nodes(
+                        [node_sets[i] for i in idx], [len(feats[i][0]) for i in idx], y.shape[1]
+                    )
+                    graph_loss = masked_l1(pred, yt[idx], mt[idx])
+                    loss = graph_loss
+                    if nm.any():
+                        loss = graph_loss + self.node_weight * masked_l1(per_op, ny, nm)
+                else:
+                    pred = model(**to_tensors(fb))
+                    graph_loss = loss = masked_l1(pred, yt[idx], mt[idx])
                 opt.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
                 opt.step()
                 n = float(mt[idx].sum())
-                total += loss.item() * n
+                total += graph_loss.item() * n  # reported: the graph-level loss only
                 weight += n
             sched.step()
             train_loss = total / max(weight, 1.0)
@@ -296,6 +361,21 @@ class GNNRegressor:
     def predict_log(self, graphs: Sequence[OpGraph]) -> np.ndarray:
         """Log-space predictions ``[G, T*M]`` in :func:`output_names` order."""
         return forward_log(self.model_, feature_batches(graphs), self.threads)
+
+
+def _stack_nodes(
+    sets: Sequence[tuple[np.ndarray, np.ndarray] | None], sizes: Sequence[int], n_out: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-op targets and mask of a batch, zeros (masked out) for graphs without them."""
+    ys, ms = [], []
+    for ns, n in zip(sets, sizes, strict=True):
+        if ns is None:
+            ys.append(np.zeros((n, n_out), np.float32))
+            ms.append(ys[-1])
+        else:
+            ys.append(ns[0])
+            ms.append(ns[1])
+    return torch.from_numpy(np.concatenate(ys)), torch.from_numpy(np.concatenate(ms))
 
 
 def feature_batches(graphs: Sequence[OpGraph], batch_size: int = 512) -> Iterable[FeatureBatch]:

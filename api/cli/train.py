@@ -48,10 +48,12 @@ def load_training_data(store) -> tuple[Any, str]:
 
     from dataset.stats import noise_pairs
     from dataset.store import Architecture, Graph, Label, Run
+    from dataset.targets import LABEL_TARGETS
     from predictor.graph import OpGraph
     from predictor.targets import METRICS
     from predictor.train import TrainingData
 
+    vela_targets = [n for n, t in LABEL_TARGETS.items() if t.ethosu is not None]
     graphs, labels, arch_ids, spaces = [], [], [], []
     digest = hashlib.sha256()
     with store.session() as sess:
@@ -66,20 +68,35 @@ def load_training_data(store) -> tuple[Any, str]:
             .where(Run.kind != "noise")
             .order_by(Label.created_at, Label.id)
         ).all()
+        # Vela's per-layer cycles per op (labels made since they are kept), as per-op latencies.
+        per_op_rows = sess.execute(
+            select(Label.graph_id, Label.target, Label.extra)
+            .where(Label.target.in_(vela_targets), Label.latency_ms.is_not(None))
+            .order_by(Label.created_at, Label.id)
+        ).all()
     by_graph: dict[str, dict[str, dict[str, float | None]]] = {}
     for gid, target, *values in label_rows:
         per = by_graph.setdefault(gid, {})
         if target not in per:  # the first build label; later runs are re-measurements
             per[target] = dict(zip(METRICS, values))
+    per_op: dict[str, dict[str, list[float]]] = {}
+    for gid, target, extra in per_op_rows:
+        if extra and "op_cycles" in extra and extra.get("core_clock_hz"):
+            ms_per_cycle = 1e3 / extra["core_clock_hz"]
+            per_op.setdefault(gid, {}).setdefault(target, [c * ms_per_cycle for c in extra["op_cycles"]])
+    node_labels = []
     for gid, arch_id, opgraph, space in rows:
         graphs.append(OpGraph.from_dict(opgraph))
         labels.append(by_graph.get(gid, {}))
+        node_labels.append(per_op.get(gid, {}))
         arch_ids.append(arch_id)
         spaces.append(space)
         digest.update(gid.encode())
         digest.update(json.dumps(by_graph.get(gid, {}), sort_keys=True).encode())
+        if gid in per_op:  # graphs without per-op labels hash as before they existed
+            digest.update(json.dumps(per_op[gid], sort_keys=True).encode())
     noise = {"cpu-xnnpack-1t": [(a, b) for _, a, b in noise_pairs(store)]}
-    data = TrainingData(graphs, labels, arch_ids, spaces, noise)
+    data = TrainingData(graphs, labels, arch_ids, spaces, noise, node_labels if per_op else [])
     return data, digest.hexdigest()[:16]
 
 
@@ -111,6 +128,9 @@ def train(
     batch_size: Annotated[int, typer.Option(help="Graphs per step.")] = 32,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 3e-3,
     seed: Annotated[int, typer.Option(help="Seed of the split, initialisation and batch order.")] = 0,
+    node_weight: Annotated[
+        float, typer.Option(help="Weight of the per-op loss on Vela's per-layer cycles (lse readout; 0: off).")
+    ] = 1.0,
     threads: Annotated[int, typer.Option(help="torch threads.")] = 1,
     compare: Annotated[
         bool, typer.Option("--compare", help="Train every model choice, keep the best on validation.")
@@ -133,14 +153,15 @@ def train(
     train_d, val_d, test_d = (data.subset(s) for s in split)
     typer.echo(
         f"dataset {data_hash}: {len(data.graphs)} graphs, {len(set(data.arch_ids))} architectures; "
-        f"train/val/test {len(train_d.graphs)}/{len(val_d.graphs)}/{len(test_d.graphs)} graphs"
+        f"train/val/test {len(train_d.graphs)}/{len(val_d.graphs)}/{len(test_d.graphs)} graphs; "
+        f"{sum(bool(n) for n in data.node_labels)} with per-op Vela cycles"
     )
 
     def show(epoch: int, train_loss: float, val_loss: float | None) -> None:
         if progress and (epoch % 10 == 0):
             typer.echo(f"  epoch {epoch:4d}  train {train_loss:.4f}  val {val_loss if val_loss is None else round(val_loss, 4)}")
 
-    base = {"hidden": hidden, "layers": layers, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "seed": seed, "threads": threads, "progress": show}
+    base = {"hidden": hidden, "layers": layers, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "node_weight": node_weight, "seed": seed, "threads": threads, "progress": show}
     choices = (
         [{"conv": c, "readout": r, "global_node": gn} for c, r, gn in tr.MODEL_CHOICES]
         if compare
@@ -162,6 +183,8 @@ def train(
         "split": {"train": len(train_d.graphs), "val": len(val_d.graphs), "test": len(test_d.graphs), "leave_out": leave_out},
         "command": command,
         "seed": seed,
+        "node_weight": node_weight,
+        "per_op_graphs": getattr(best, "node_graphs_", 0),
         "machine": _machine(),
         "comparison": [{"choice": c, "val_log_l1": loss} for loss, c, _ in results],
         "best_epoch": best.best_epoch_,
@@ -217,6 +240,7 @@ def evaluate(
             r = tr.GNNRegressor(
                 conv=cfg["conv"], hidden=cfg["hidden"], layers=cfg["layers"], readout=cfg["readout"],
                 global_node=cfg["global_node"], epochs=epochs, seed=meta.get("seed", 0), threads=threads,
+                node_weight=meta.get("node_weight", 1.0),
             ).fit(data.subset(tri), data.subset(vai), targets=meta["targets"])
             loso[space] = compare(r, data.subset(tri), data.subset(tei))
     noise = {t: noise_floor(p) for t, p in data.noise.items()}

@@ -65,3 +65,15 @@ def test_lse_readout_adds_per_op_contributions():
     per_op = torch.exp(captured["a"] * model.y_std + model.y_mean) / 32.0
     sums = torch.zeros(2, 3).index_add_(0, t["batch"], per_op)
     torch.testing.assert_close(torch.exp(out), sums)
+
+
+def test_lse_readout_returns_its_per_op_contributions():
+    torch.manual_seed(0)
+    model = PerfGNN(3, hidden=16, readout="lse").eval()
+    t = to_tensors(featurize([toy_graph([3, 8, 16], 16, "fp32", 1), toy_graph([3, 4], 8, "int8", 2)]))
+    with torch.inference_mode():
+        out, per_op = model(**t, return_nodes=True)
+        torch.testing.assert_close(out, model(**t))
+    assert per_op.shape == (len(t["x"]), 3)
+    with pytest.raises(ValueError, match="only with the lse readout"):
+        PerfGNN(3, hidden=16, readout="mean")(**t, return_nodes=True)

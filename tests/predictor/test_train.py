@@ -10,10 +10,14 @@ from support.toy_graphs import toy_data
 from predictor import checkpoint as ck
 from predictor.errors import CheckpointError, TrainingError
 from predictor.evaluate import compare, metrics, noise_floor
+from predictor.features import features_list, featurize
+from predictor.model import to_tensors
 from predictor.train import (
     GNNRegressor,
+    TrainingData,
     label_matrix,
     masked_l1,
+    node_label_matrices,
     split_by_architecture,
     split_leave_space_out,
 )
@@ -213,3 +217,55 @@ def test_checkpoint_missing_or_junk(tmp_path, content, match):
         path.write_bytes(content)
     with pytest.raises(CheckpointError, match=match):
         ck.load_checkpoint(path)
+
+
+def _with_per_op(data: TrainingData) -> TrainingData:
+    """``data`` with per-op U55 latencies (2 ns per MAC + 1 us per op) on every int8 graph."""
+    nodes = [
+        {"ethos-u55-128": [1e-3 + 2e-6 * op.macs for op in g.main.ops]}
+        if "ethos-u55-128" in lab
+        else {}
+        for g, lab in zip(data.graphs, data.labels, strict=True)
+    ]
+    return TrainingData(data.graphs, data.labels, data.arch_ids, data.spaces, data.noise, nodes)
+
+
+def test_node_label_matrices_fill_latency_of_main_ops_only(data):
+    d = _with_per_op(data)
+    i = next(k for k, n in enumerate(d.node_labels) if n)
+    targets = ["cpu-xnnpack-1t", "ethos-u55-128"]
+    feats = features_list([d.graphs[i], d.graphs[i - 1]])
+    bad = {"ethos-u55-128": [1.0]}  # one value for a graph of several ops: skipped
+    (y, mask), skipped = node_label_matrices(
+        [d.graphs[i], d.graphs[i - 1]], feats, [d.node_labels[i], bad], targets
+    )
+    assert skipped is None
+    col = 4  # ethos-u55-128 latency_ms: target-major, latency first
+    assert mask[:, col].all() and mask.sum() == len(d.graphs[i].main.ops)
+    np.testing.assert_allclose(np.exp(y[:, col]), d.node_labels[i]["ethos-u55-128"], rtol=1e-5)
+
+
+def test_mismatched_node_labels_are_refused(data):
+    with pytest.raises(TrainingError, match="node_labels must be empty or one per graph"):
+        TrainingData(data.graphs, data.labels, data.arch_ids, data.spaces, {}, [{}])
+
+
+def test_per_op_targets_teach_the_per_op_contributions(data):
+    d = _with_per_op(data)
+    tr, va, te = split_by_architecture(d.arch_ids, seed=0)
+    cfg = {**FAST, "readout": "lse", "epochs": 40}
+    test = d.subset(te)
+    errors = {}
+    for weight in (0.0, 1.0):
+        reg = GNNRegressor(seed=0, node_weight=weight, **cfg).fit(d.subset(tr), d.subset(va))
+        assert reg.node_graphs_ == (0 if weight == 0 else sum(bool(n) for n in d.subset(tr).node_labels))
+        targets = reg.targets_
+        feats = features_list(test.graphs)
+        sets = node_label_matrices(test.graphs, feats, test.node_labels, targets)
+        with torch.inference_mode():
+            _, per_op = reg.model_(**to_tensors(featurize(test.graphs)), return_nodes=True)
+        ys = np.concatenate([s[0] if s else np.zeros((len(f[0]), per_op.shape[1])) for s, f in zip(sets, feats)])
+        ms = np.concatenate([s[1] if s else np.zeros((len(f[0]), per_op.shape[1])) for s, f in zip(sets, feats)])
+        errors[weight] = float((np.abs(per_op.numpy() - ys) * ms).sum() / ms.sum())
+    # Unsupervised contributions only have to sum right; supervised ones match each op.
+    assert errors[1.0] < 0.5 * errors[0.0], errors
