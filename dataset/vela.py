@@ -195,6 +195,7 @@ _VELA_OP_ALIASES = {
     "depthwiseconv2dbias": "depthwiseconv2d",
     "conv2dbackpropinput": "transposeconv",
     "conv2dbackpropinputswitchedbias": "transposeconv",
+    "transposeconv2d": "transposeconv",  # the per-layer CSV's spelling
     "gatherv2": "gather",
     "l2norm": "l2normalization",
     "lrn": "localresponsenormalization",

@@ -117,7 +117,9 @@ def test_op_cycles_falls_back_to_order_and_vela_names():
         VelaLayer("Softmax", "MaxPool", 4, "b/x_softmax_0"),  # generated names: go by order
         VelaLayer("Softmax", "Sub", 6, "b/x_softmax_1"),
         VelaLayer("Concat", "MemoryCopy", 7, "c/cat"),
+        VelaLayer("TransposeConv2D", "Conv2D", 1, "e/up"),  # no TRANSPOSE_CONV here either
         VelaLayer("Softmax", "MaxPool", 8, "d/Softmax"),
         VelaLayer("Tanh", "LUT", 9, "e/tanh"),  # no TANH in the graph: unassigned
     ]
-    assert op_cycles(layers, ops) == ([3, 10, 7, 8], 9)
+    assert op_cycles(layers, ops) == ([3, 10, 7, 8], 10)
+    assert op_cycles(layers[4:5], [("TRANSPOSE_CONV", "u")]) == ([1], 0)
