@@ -81,7 +81,14 @@ def load_training_data(store) -> tuple[Any, str]:
             per[target] = dict(zip(METRICS, values))
     per_op: dict[str, dict[str, list[float]]] = {}
     for gid, target, extra in per_op_rows:
-        if extra and "op_cycles" in extra and extra.get("core_clock_hz"):
+        # Rows Vela names in a way no op could be matched to leave those cycles unassigned (and
+        # their op at zero): such a graph teaches wrong per-op values, so it gives none.
+        if (
+            extra
+            and "op_cycles" in extra
+            and extra.get("core_clock_hz")
+            and extra.get("op_cycles_unassigned", 0) <= 0.01 * sum(extra["op_cycles"])
+        ):
             ms_per_cycle = 1e3 / extra["core_clock_hz"]
             per_op.setdefault(gid, {}).setdefault(target, [c * ms_per_cycle for c in extra["op_cycles"]])
     node_labels = []

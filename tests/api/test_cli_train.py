@@ -48,3 +48,19 @@ def test_no_per_op_cycles_means_no_node_labels(tmp_path):
     data, _ = load_training_data(s)
     assert data.node_labels == []
     s.dispose()
+
+
+def test_per_op_cycles_with_unassigned_rows_are_not_used(tmp_path):
+    s = Store(tmp_path / "part.sqlite")
+    run = s.start_run("build", machine={}, tool_versions={}, args={})
+    s.add_architecture("a0", "toy", 0, {})
+    g = toy_graph([3, 8], 16, "int8", seed=0)
+    s.add_graphs("a0", [{"id": "g0", "precision": "int8", "size_bytes": 1, "opgraph": g.to_dict(),
+                         "summary": {}}])  # fmt: skip
+    n_ops = len(g.main.ops)
+    s.add_label(graph_id="g0", target="ethos-u55-128", run_id=run, latency_ms=0.5,
+                extra={"op_cycles": [100] * n_ops, "op_cycles_unassigned": 50,
+                       "core_clock_hz": 5e8})  # fmt: skip
+    data, _ = load_training_data(s)
+    assert data.node_labels == []
+    s.dispose()
