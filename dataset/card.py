@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from dataset.stats import dataset_stats
 from dataset.store import Architecture, Graph, Label, Run, Store
-from dataset.targets import CPU_TARGET, LABEL_TARGETS
+from dataset.targets import CPU_TARGET, LABEL_TARGETS, VELA_TARGETS
 
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 ANALYTIC_PREFIX = "npu-"
@@ -153,9 +153,8 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
             sess.scalars(select(Graph.id).join(Architecture).where(Architecture.anchor)).all()
         )
         n_anchor_archs = len(sess.scalars(select(Architecture.id).where(Architecture.anchor)).all())
-        vela_targets = [n for n, t in LABEL_TARGETS.items() if t.ethosu is not None]
         vela_extras = sess.scalars(
-            select(Label.extra).where(Label.target.in_(vela_targets), Label.latency_ms.is_not(None))
+            select(Label.extra).where(Label.target.in_(VELA_TARGETS), Label.latency_ms.is_not(None))
         ).all()
     n_per_op = sum("op_cycles" in (e or {}) for e in vela_extras)
     lines = [

@@ -102,6 +102,8 @@ _ALL_TARGETS = _from_registry()
 LABEL_TARGETS: dict[str, LabelTarget] = {
     n: t for n, t in _ALL_TARGETS.items() if t.kind is not LabelKind.ANALYTIC
 }
+#: The targets labelled by Vela (the Ethos-U ones).
+VELA_TARGETS: tuple[str, ...] = tuple(n for n, t in LABEL_TARGETS.items() if t.ethosu is not None)
 
 
 def analytic_targets() -> dict[str, LabelTarget]:

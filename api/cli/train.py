@@ -48,12 +48,11 @@ def load_training_data(store) -> tuple[Any, str]:
 
     from dataset.stats import noise_pairs
     from dataset.store import Architecture, Graph, Label, Run
-    from dataset.targets import LABEL_TARGETS
+    from dataset.targets import VELA_TARGETS
     from predictor.graph import OpGraph
     from predictor.targets import METRICS
     from predictor.train import TrainingData
 
-    vela_targets = [n for n, t in LABEL_TARGETS.items() if t.ethosu is not None]
     graphs, labels, arch_ids, spaces = [], [], [], []
     digest = hashlib.sha256()
     with store.session() as sess:
@@ -71,7 +70,7 @@ def load_training_data(store) -> tuple[Any, str]:
         # Vela's per-layer cycles per op (labels made since they are kept), as per-op latencies.
         per_op_rows = sess.execute(
             select(Label.graph_id, Label.target, Label.extra)
-            .where(Label.target.in_(vela_targets), Label.latency_ms.is_not(None))
+            .where(Label.target.in_(VELA_TARGETS), Label.latency_ms.is_not(None))
             .order_by(Label.created_at, Label.id)
         ).all()
     by_graph: dict[str, dict[str, dict[str, float | None]]] = {}
@@ -191,7 +190,7 @@ def train(
         "command": command,
         "seed": seed,
         "node_weight": node_weight,
-        "per_op_graphs": getattr(best, "node_graphs_", 0),
+        "per_op_graphs": best.node_graphs_,
         "machine": _machine(),
         "comparison": [{"choice": c, "val_log_l1": loss} for loss, c, _ in results],
         "best_epoch": best.best_epoch_,

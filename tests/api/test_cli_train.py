@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from support.toy_graphs import toy_graph
 
@@ -9,9 +11,11 @@ from api.cli.train import load_training_data
 from dataset.store import Store
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "ds.sqlite")
+def _store(path: Path, vela_extra: dict) -> tuple[Store, int]:
+    """fp32 + int8 twins of one toy architecture with CPU labels; the int8 one also gets an
+    ``ethos-u55-128`` label whose ``extra`` is ``vela_extra``. Returns the store and the int8
+    graph's op count."""
+    s = Store(path)
     run = s.start_run("build", machine={}, tool_versions={}, args={})
     s.add_architecture("a0", "toy", 0, {})
     for i, precision in enumerate(("fp32", "int8")):
@@ -19,16 +23,21 @@ def store(tmp_path):
         s.add_graphs("a0", [{"id": f"g{i}", "precision": precision, "size_bytes": 1,
                              "opgraph": g.to_dict(), "summary": {}}])  # fmt: skip
         s.add_label(graph_id=f"g{i}", target="cpu-xnnpack-1t", run_id=run, latency_ms=2.0 + i)
-    n_ops = len(toy_graph([3, 8, 16], 16, "int8", seed=1).main.ops)
-    s.add_label(graph_id="g1", target="ethos-u55-128", run_id=run, latency_ms=0.5,
-                extra={"op_cycles": [1000 * (k + 1) for k in range(n_ops)], "core_clock_hz": 5e8})  # fmt: skip
-    yield s, n_ops
-    s.dispose()
+    s.add_label(graph_id="g1", target="ethos-u55-128", run_id=run, latency_ms=0.5, extra=vela_extra)
+    return s, len(g.main.ops)
 
 
-def test_per_op_cycles_become_per_op_latencies(store):
-    s, n_ops = store
+def _cycles(n_ops: int) -> list[int]:
+    return [1000 * (k + 1) for k in range(n_ops)]
+
+
+N_OPS = len(toy_graph([3, 8, 16], 16, "int8", seed=1).main.ops)
+
+
+def test_per_op_cycles_become_per_op_latencies(tmp_path):
+    s, n_ops = _store(tmp_path / "ds.sqlite", {"op_cycles": _cycles(N_OPS), "core_clock_hz": 5e8})
     data, digest = load_training_data(s)
+    s.dispose()
     assert len(data.graphs) == 2 and data.labels[0]["cpu-xnnpack-1t"]["latency_ms"] == 2.0
     assert data.node_labels[0] == {}
     # 1000 cycles at 500 MHz = 2 us.
@@ -36,31 +45,17 @@ def test_per_op_cycles_become_per_op_latencies(store):
     assert len(digest) == 16
 
 
-def test_no_per_op_cycles_means_no_node_labels(tmp_path):
-    s = Store(tmp_path / "plain.sqlite")
-    run = s.start_run("build", machine={}, tool_versions={}, args={})
-    s.add_architecture("a0", "toy", 0, {})
-    g = toy_graph([3, 8], 16, "int8", seed=0)
-    s.add_graphs("a0", [{"id": "g0", "precision": "int8", "size_bytes": 1, "opgraph": g.to_dict(),
-                         "summary": {}}])  # fmt: skip
-    s.add_label(graph_id="g0", target="ethos-u55-128", run_id=run, latency_ms=0.5,
-                extra={"cycles_total": 10})  # fmt: skip
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"cycles_total": 10},  # labelled before per-op cycles were kept
+        # a row no op could be matched to: the per-op values would be wrong
+        {"op_cycles": _cycles(N_OPS), "op_cycles_unassigned": 5000, "core_clock_hz": 5e8},
+    ],
+)
+def test_graphs_without_usable_per_op_cycles_give_no_node_labels(tmp_path, extra):
+    s, _ = _store(tmp_path / "ds.sqlite", extra)
     data, _ = load_training_data(s)
-    assert data.node_labels == []
     s.dispose()
-
-
-def test_per_op_cycles_with_unassigned_rows_are_not_used(tmp_path):
-    s = Store(tmp_path / "part.sqlite")
-    run = s.start_run("build", machine={}, tool_versions={}, args={})
-    s.add_architecture("a0", "toy", 0, {})
-    g = toy_graph([3, 8], 16, "int8", seed=0)
-    s.add_graphs("a0", [{"id": "g0", "precision": "int8", "size_bytes": 1, "opgraph": g.to_dict(),
-                         "summary": {}}])  # fmt: skip
-    n_ops = len(g.main.ops)
-    s.add_label(graph_id="g0", target="ethos-u55-128", run_id=run, latency_ms=0.5,
-                extra={"op_cycles": [100] * n_ops, "op_cycles_unassigned": 50,
-                       "core_clock_hz": 5e8})  # fmt: skip
-    data, _ = load_training_data(s)
     assert data.node_labels == []
-    s.dispose()
+    assert data.labels[1]["ethos-u55-128"]["latency_ms"] == 0.5
