@@ -273,7 +273,10 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         "a build: architecture *i* of a space always has sampling seed `seed*10^6 + i`."),
         ("- Labels computed from `hwmodels` (the `npu-*` estimates, Ethos-U energy from Vela's "
         "counters) record its fingerprint; after a change to the hardware model, `edgeperf "
-        "dataset relabel` recomputes the stale ones in place (Vela is not run again)."),
+        "dataset relabel` recomputes the stale ones in place (Vela is not run again). "
+        "`edgeperf dataset relabel --vela-per-op` runs Vela again on int8 graphs labelled "
+        "before per-operator cycles were kept, rebuilding pruned .tflite files from their specs "
+        "(checked by sha256), and adds those cycles where the totals come out the same."),
         ("- A fixed anchor set (`--anchors`, round-robin over every space, seeds from "
         "900000000) is re-measured in every run, so runs on different machines can be "
         "reconciled and a new device calibrated from a handful of measurements."),

@@ -104,6 +104,24 @@ def static_task(
     return labels
 
 
+def vela_again_task(
+    spec: dict[str, Any], graph_id: str, tflite: bytes | None, targets: list[str], seed: int = 0
+) -> dict[str, Any]:
+    """Vela labels of one int8 graph again, rebuilding its .tflite from ``spec`` if not given.
+
+    A rebuilt file must hash to ``graph_id`` (conversion is deterministic), so the labels belong to
+    exactly the stored graph; otherwise ``{"error": ...}``.
+    """
+    if tflite is None:
+        converted = convert_task(spec, seed=seed)
+        if "error" in converted:
+            return {"error": f"rebuild failed: {converted['error']}"}
+        tflite = next((g["tflite"] for g in converted["graphs"] if g["id"] == graph_id), None)
+        if tflite is None:
+            return {"error": f"rebuilt model does not hash to {graph_id[:12]}"}
+    return {"labels": static_task(tflite, "int8", {}, targets)}
+
+
 def measure_task(tflite: bytes, settings: dict[str, Any]) -> dict[str, Any]:
     """Measure one model on the machine this runs on; ``{"error": ...}`` if it cannot run."""
     from dataset.errors import MeasureError

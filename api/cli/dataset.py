@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -113,13 +113,42 @@ def prune(
 @app.command()
 def relabel(
     db: DbOption = None,
+    vela_per_op: Annotated[
+        bool,
+        typer.Option(
+            "--vela-per-op",
+            help="Also run Vela again on int8 graphs whose Vela labels lack per-operator cycles "
+            "(a pruned .tflite is rebuilt from its spec and checked by sha256) and add them.",
+        ),
+    ] = False,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="The build's work directory (its tflite/ cache).")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes for --vela-per-op.")] = 1,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="At most this many graphs for --vela-per-op.")
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Recompute the labels derived from hwmodels (npu-* estimates, Ethos-U energy) left stale
-    by a change to the hardware model; Vela is not run again, measurements are not touched."""
-    from dataset.relabel import relabel_derived
+    by a change to the hardware model; measurements are not touched. Vela runs again only with
+    --vela-per-op, which adds per-operator cycles to labels that lack them (totals unchanged;
+    resumable: kill it and run it again)."""
+    from dataset.relabel import add_vela_per_op, relabel_derived
+    from dataset.store import DEFAULT_WORK_DIR
 
-    typer.echo(json.dumps(relabel_derived(_store(db), progress=progress)))
+    store = _store(db)
+    result: dict[str, Any] = relabel_derived(store, progress=progress)
+    if vela_per_op:
+        try:
+            result["vela_per_op"] = add_vela_per_op(
+                store, Path(work_dir or DEFAULT_WORK_DIR) / "tflite", workers=workers,
+                limit=limit, progress=progress,
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            typer.echo("interrupted: graphs done so far are stored; rerun to resume", err=True)
+            raise SystemExit(130) from None
+    typer.echo(json.dumps(result))
 
 
 @app.command()

@@ -77,3 +77,49 @@ def test_relabel_command(store, tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     assert json.loads(out.stdout)["analytic"] == 1
+
+
+def test_vela_per_op_rebuilds_pruned_models_and_keeps_totals(tmp_path):
+    from dataset.relabel import add_vela_per_op
+    from dataset.spaces import arch_id, sample_spec
+    from dataset.targets import VELA_TARGETS
+    from dataset.tasks import convert_task, static_task
+
+    spec = sample_spec("keyword_spotting", 3)
+    graphs = convert_task(spec)["graphs"]
+    int8 = next(g for g in graphs if g["precision"] == "int8")
+    fresh = {lab["target"]: lab for lab in static_task(int8["tflite"], "int8", {}, VELA_TARGETS)}
+    assert all("op_cycles" in lab["extra"] for lab in fresh.values())
+    s = Store(tmp_path / "ds.sqlite")
+    run = s.start_run("build", machine={}, tool_versions={}, args={})
+    aid = arch_id(spec)
+    s.add_architecture(aid, spec["space"], 3, spec)
+    s.add_graphs(aid, [{k: v for k, v in g.items() if k != "tflite"} for g in graphs])
+    # A second architecture whose stored graph id no rebuild reproduces.
+    s.add_architecture("bogus", spec["space"], 4, spec)
+    s.add_graphs("bogus", [{"id": "0" * 64, "precision": "int8", "size_bytes": 1,
+                            "opgraph": {}, "summary": {}}])  # fmt: skip
+    for target, lab in fresh.items():
+        old = {k: v for k, v in lab["extra"].items() if not k.startswith("op_cycles")}
+        if target == "ethos-u85-512":
+            old["cycles_total"] += 1  # a label Vela no longer reproduces keeps what it has
+        for gid in (int8["id"], "0" * 64):
+            s.add_label(graph_id=gid, target=target, run_id=run, latency_ms=lab["latency_ms"],
+                        memory_kb=lab["memory_kb"], extra=old)  # fmt: skip
+    # No .tflite in the cache: the graph is rebuilt from its spec and checked by its sha256.
+    counts = add_vela_per_op(s, tmp_path / "empty-cache", workers=1, progress=False)
+    assert counts == {"graphs": 1, "labels": 2, "mismatch": 1, "no_layers": 0, "failed": 1}
+    with s.session() as sess:
+        stored = {(lab.graph_id, lab.target): lab.extra for lab in sess.scalars(select(Label))}
+    for target in VELA_TARGETS:
+        extra = stored[(int8["id"], target)]
+        if target == "ethos-u85-512":
+            assert "op_cycles" not in extra
+        else:
+            assert extra["op_cycles"] == fresh[target]["extra"]["op_cycles"]
+            assert extra["cycles_total"] == fresh[target]["extra"]["cycles_total"]
+        assert "op_cycles" not in stored[("0" * 64, target)]
+    # Resumable: what is done is not done again.
+    again = add_vela_per_op(s, tmp_path / "empty-cache", workers=1, progress=False)
+    assert again["labels"] == 0 and again["graphs"] == 1  # only the U85 mismatch is retried
+    s.dispose()
