@@ -45,6 +45,10 @@ Labels = dict[str, dict[str, float | None]]
 NodeLabels = dict[str, list[float]]
 #: Per-op latencies below this (ms) count as this: an op Vela gives no cycles costs ~nothing.
 NODE_FLOOR_MS = 1e-6
+#: An op below this share of its graph's total is only taught to stay below it (a hinge), not to
+#: hit its value: log-space errors on ops worth ~nothing (Vela's fused or 0-cycle ops) would
+#: otherwise outweigh the ops that make the total.
+NODE_FLOOR_SHARE = 1e-3
 
 
 @dataclass(slots=True)
@@ -162,16 +166,17 @@ def node_label_matrices(
     feats: Sequence[GraphFeatures],
     node_labels: Sequence[NodeLabels],
     targets: Sequence[str],
-) -> list[tuple[np.ndarray, np.ndarray] | None]:
-    """Per graph, log-space per-op targets ``[n_nodes, T*M]`` and their mask, or None.
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """Per graph, log-space per-op targets ``[n_nodes, T*M]``, their mask and floor flags, or None.
 
     Only the ``latency_ms`` column of a target with per-op labels is filled; the main subgraph's
-    ops are a graph's first nodes. A list whose length is not the main subgraph's op count is
-    skipped (it belongs to another reading of the model).
+    ops are a graph's first nodes. An op under :data:`NODE_FLOOR_SHARE` of its graph's total is
+    set to that floor and flagged (see :func:`node_loss`). A list whose length is not the main
+    subgraph's op count is skipped (it belongs to another reading of the model).
     """
     cols = {t: j for j, (t, m) in enumerate(output_names(targets)) if m == "latency_ms"}
     n_out = len(targets) * len(METRICS)
-    out: list[tuple[np.ndarray, np.ndarray] | None] = []
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
     for graph, feat, per_target in zip(graphs, feats, node_labels, strict=True):
         n_main = len(graph.main.ops)
         usable = {
@@ -182,10 +187,14 @@ def node_label_matrices(
             continue
         y = np.zeros((len(feat[0]), n_out), np.float32)
         mask = np.zeros_like(y)
+        floored = np.zeros_like(y)
         for t, values in usable.items():
-            y[:n_main, cols[t]] = np.log(np.maximum(np.asarray(values, np.float64), NODE_FLOOR_MS))
+            v = np.asarray(values, np.float64)
+            floor_ms = max(NODE_FLOOR_MS, NODE_FLOOR_SHARE * float(v.sum()))
+            y[:n_main, cols[t]] = np.log(np.maximum(v, floor_ms))
             mask[:n_main, cols[t]] = 1.0
-        out.append((y, mask))
+            floored[:n_main, cols[t]] = v < floor_ms
+        out.append((y, mask, floored))
     return out
 
 
@@ -307,13 +316,13 @@ class GNNRegressor:
                 fb = collate([feats[i] for i in idx])
                 if self.node_graphs_:
                     pred, per_op = model(**to_tensors(fb), return_nodes=True)
-                    ny, nm = _stack_nodes(
+                    ny, nm, nf = _stack_nodes(
                         [node_sets[i] for i in idx], [len(feats[i][0]) for i in idx], y.shape[1]
                     )
                     graph_loss = masked_l1(pred, yt[idx], mt[idx])
                     loss = graph_loss
                     if nm.any():
-                        loss = graph_loss + self.node_weight * masked_l1(per_op, ny, nm)
+                        loss = graph_loss + self.node_weight * node_loss(per_op, ny, nm, nf)
                 else:
                     pred = model(**to_tensors(fb))
                     graph_loss = loss = masked_l1(pred, yt[idx], mt[idx])
@@ -364,18 +373,15 @@ class GNNRegressor:
 
 
 def _stack_nodes(
-    sets: Sequence[tuple[np.ndarray, np.ndarray] | None], sizes: Sequence[int], n_out: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-op targets and mask of a batch, zeros (masked out) for graphs without them."""
-    ys, ms = [], []
+    sets: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray] | None],
+    sizes: Sequence[int],
+    n_out: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-op targets, mask and floor flags of a batch; zeros (masked out) for graphs without."""
+    parts: list[tuple[np.ndarray, ...]] = []
     for ns, n in zip(sets, sizes, strict=True):
-        if ns is None:
-            ys.append(np.zeros((n, n_out), np.float32))
-            ms.append(ys[-1])
-        else:
-            ys.append(ns[0])
-            ms.append(ns[1])
-    return torch.from_numpy(np.concatenate(ys)), torch.from_numpy(np.concatenate(ms))
+        parts.append(ns if ns is not None else (np.zeros((n, n_out), np.float32),) * 3)
+    return tuple(torch.from_numpy(np.concatenate(col)) for col in zip(*parts, strict=True))
 
 
 def feature_batches(graphs: Sequence[OpGraph], batch_size: int = 512) -> Iterable[FeatureBatch]:
@@ -413,6 +419,15 @@ def predict_log(
     """Run ``model`` over precomputed per-graph features in batches, without autograd."""
     batches = (collate(feats[s : s + batch_size]) for s in range(0, len(feats), batch_size))
     return forward_log(model, batches, threads)
+
+
+def node_loss(
+    per_op: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, floored: torch.Tensor
+) -> torch.Tensor:
+    """Mean absolute log error per op; an op flagged as under its floor ``y`` only pays for
+    exceeding it."""
+    err = torch.where(floored > 0, (per_op - y).clamp_min(0.0), (per_op - y).abs())
+    return (err * mask).sum() / mask.sum().clamp_min(1.0)
 
 
 def masked_l1(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -13,11 +13,13 @@ from predictor.evaluate import compare, metrics, noise_floor
 from predictor.features import features_list, featurize
 from predictor.model import to_tensors
 from predictor.train import (
+    NODE_FLOOR_SHARE,
     GNNRegressor,
     TrainingData,
     label_matrix,
     masked_l1,
     node_label_matrices,
+    node_loss,
     split_by_architecture,
     split_leave_space_out,
 )
@@ -236,13 +238,36 @@ def test_node_label_matrices_fill_latency_of_main_ops_only(data):
     targets = ["cpu-xnnpack-1t", "ethos-u55-128"]
     feats = features_list([d.graphs[i], d.graphs[i - 1]])
     bad = {"ethos-u55-128": [1.0]}  # one value for a graph of several ops: skipped
-    (y, mask), skipped = node_label_matrices(
+    (y, mask, floored), skipped = node_label_matrices(
         [d.graphs[i], d.graphs[i - 1]], feats, [d.node_labels[i], bad], targets
     )
     assert skipped is None
     col = 4  # ethos-u55-128 latency_ms: target-major, latency first
     assert mask[:, col].all() and mask.sum() == len(d.graphs[i].main.ops)
     np.testing.assert_allclose(np.exp(y[:, col]), d.node_labels[i]["ethos-u55-128"], rtol=1e-5)
+    assert not floored.any()  # every op here is over 0.1 % of its graph
+
+
+def test_ops_worth_nothing_are_floored_and_only_pay_for_exceeding_it(data):
+    g = data.graphs[0]
+    n = len(g.main.ops)
+    ms = [0.0] + [1.0] * (n - 1)  # a fused op Vela gives no cycles
+    feats = features_list([g])
+    ((y, mask, floored),) = node_label_matrices([g], feats, [{"ethos-u55-128": ms}], ["ethos-u55-128"])
+    floor = NODE_FLOOR_SHARE * (n - 1)
+    assert floored[0, 0] == 1 and floored[1:n].sum() == 0
+    assert np.exp(y[0, 0]) == pytest.approx(floor, rel=1e-5)
+    yt, mt, ft = (torch.from_numpy(a) for a in (y, mask, floored))
+    at_target = node_loss(yt.clone(), yt, mt, ft)
+    below = yt.clone()
+    below[0, 0] -= 5.0  # under the floor: free
+    above = yt.clone()
+    above[0, 0] += 2.0  # over it: paid
+    assert node_loss(below, yt, mt, ft) == at_target == 0
+    assert node_loss(above, yt, mt, ft).item() == pytest.approx(2.0 / mask.sum())
+    wrong = yt.clone()
+    wrong[1, 0] -= 3.0  # a real op predicted too low is paid whatever the floor
+    assert node_loss(wrong, yt, mt, ft).item() == pytest.approx(3.0 / mask.sum())
 
 
 def test_mismatched_node_labels_are_refused(data):
