@@ -297,8 +297,11 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         rebuild_command(store),
         "# or in chunks, each fully labelled and its cache pruned before the next:",
         "#   STEP=100 TARGET=2500 WORKERS=2 scripts/collect.sh cycle",
+        "edgeperf dataset relabel --vela-per-op   # per-op Vela cycles for labels made without",
         "edgeperf dataset export   # writes dataset/edgeperf-dataset.jsonl.xz",
         "edgeperf dataset card     # writes this file",
+        "# or, while a collection goes on: scripts/snapshot.sh N  (export + card of a copy of",
+        "# the store cut at the last finished chunk, N architectures per space)",
         "```",
         "",
     ]
