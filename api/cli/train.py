@@ -204,6 +204,20 @@ def train(
         typer.echo(f"  test {key}: MAPE {row['mape']:.1f}%  within10 {row['within10']:.0f}%  tau {row['kendall_tau']:.2f}")
 
 
+def leave_space_out_run(train_d: Any, val_d: Any, test_d: Any, *, meta: dict[str, Any], epochs: int, threads: int) -> dict[str, Any]:
+    """Train the checkpoint's model choice from scratch without one space; score it on that space."""
+    from predictor import train as tr
+    from predictor.evaluate import compare
+
+    cfg = meta["model"]
+    r = tr.GNNRegressor(
+        conv=cfg["conv"], hidden=cfg["hidden"], layers=cfg["layers"], readout=cfg["readout"],
+        global_node=cfg["global_node"], epochs=epochs, seed=meta.get("seed", 0), threads=threads,
+        node_weight=meta.get("node_weight", 1.0),
+    ).fit(train_d, val_d, targets=meta["targets"])
+    return compare(r, train_d, test_d)
+
+
 def evaluate(
     db: DbOption = None,
     export: ExportOption = None,
@@ -214,6 +228,9 @@ def evaluate(
     ] = False,
     epochs: Annotated[int, typer.Option(help="Most epochs of each leave-one-space-out run.")] = 200,
     threads: Annotated[int, typer.Option(help="torch threads.")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Leave-one-space-out runs trained side by side (processes).")
+    ] = 1,
 ) -> None:
     """Score the checkpoint on its test split beside three baselines and the noise floor."""
     from predictor import train as tr
@@ -239,16 +256,23 @@ def evaluate(
     result = compare(reg, train_d, test_d, seed=meta.get("seed", 0))
     loso = {}
     if leave_space_out:
-        cfg = meta["model"]
-        for space in sorted(set(data.spaces)):
+        spaces = sorted(set(data.spaces))
+        jobs = {}
+        for space in spaces:
             tri, vai, tei = tr.split_leave_space_out(data.spaces, data.arch_ids, space, seed=meta.get("seed", 0))
             typer.echo(f"leave out {space}: train {len(tri)}, test {len(tei)} graphs")
-            r = tr.GNNRegressor(
-                conv=cfg["conv"], hidden=cfg["hidden"], layers=cfg["layers"], readout=cfg["readout"],
-                global_node=cfg["global_node"], epochs=epochs, seed=meta.get("seed", 0), threads=threads,
-                node_weight=meta.get("node_weight", 1.0),
-            ).fit(data.subset(tri), data.subset(vai), targets=meta["targets"])
-            loso[space] = compare(r, data.subset(tri), data.subset(tei))
+            jobs[space] = (data.subset(tri), data.subset(vai), data.subset(tei))
+        args = {"meta": meta, "epochs": epochs, "threads": threads}
+        if workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=min(workers, len(spaces)), mp_context=ctx) as pool:
+                futures = {space: pool.submit(leave_space_out_run, *parts, **args) for space, parts in jobs.items()}
+                loso = {space: fut.result() for space, fut in futures.items()}
+        else:
+            loso = {space: leave_space_out_run(*parts, **args) for space, parts in jobs.items()}
     noise = {t: noise_floor(p) for t, p in data.noise.items()}
     path = write_report(result, test_d, out, {**meta, "dataset_hash": data_hash}, noise, loso or None)
     typer.echo(f"wrote {path}")

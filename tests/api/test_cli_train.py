@@ -59,3 +59,43 @@ def test_graphs_without_usable_per_op_cycles_give_no_node_labels(tmp_path, extra
     s.dispose()
     assert data.node_labels == []
     assert data.labels[1]["ethos-u55-128"]["latency_ms"] == 0.5
+
+
+def test_train_then_evaluate_with_parallel_leave_space_out(tmp_path):
+    """The two commands end to end on a real store: a checkpoint, then a report whose
+    leave-one-space-out runs were trained in two processes."""
+    import subprocess
+    import sys
+
+    from support.toy_graphs import toy_data
+
+    data = toy_data(n_arch=16)
+    s = Store(tmp_path / "ds.sqlite")
+    run = s.start_run("build", machine={}, tool_versions={}, args={})
+    for i, (g, lab, arch, space) in enumerate(
+        zip(data.graphs, data.labels, data.arch_ids, data.spaces, strict=True)
+    ):
+        if i % 2 == 0:
+            s.add_architecture(arch, space, i // 2, {})
+        s.add_graphs(arch, [{"id": f"g{i}", "precision": "int8" if i % 2 else "fp32",
+                             "size_bytes": 1, "opgraph": g.to_dict(), "summary": {}}])  # fmt: skip
+        for target, metrics in lab.items():
+            s.add_label(graph_id=f"g{i}", target=target, run_id=run, **metrics)
+    s.dispose()
+    root = Path(__file__).resolve().parents[2]
+    db, ck, report = tmp_path / "ds.sqlite", tmp_path / "m.pt", tmp_path / "acc.md"
+
+    def edgeperf(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=root,
+                              capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    edgeperf("train", "--db", str(db), "--out", str(ck), "--epochs", "3", "--hidden", "16",
+             "--readout", "lse", "--no-progress")  # fmt: skip
+    out = edgeperf("evaluate", "--db", str(db), "--checkpoint", str(ck), "--out", str(report),
+                   "--leave-space-out", "--epochs", "2", "--workers", "2")  # fmt: skip
+    assert "leave out small" in out and "leave out wide" in out
+    text = report.read_text()
+    section = text[text.index("## Leave one search space out") :]
+    assert "small" in section and "wide" in section
