@@ -96,7 +96,9 @@ def add_vela_per_op(
     ``op_cycles_unassigned`` only if the new run gives the same ``cycles_total``; nothing else in
     it changes. Each graph is stored as it finishes, so a killed run resumes where it stopped.
     Returns counts: ``labels`` updated, ``graphs`` done, ``mismatch`` (Vela disagreed with the
-    stored label), ``no_layers`` (no per-layer report), ``failed`` (rebuild failed or differed).
+    stored label), ``no_layers`` (no per-layer report), ``failed`` (rebuild failed or differed),
+    ``equivalent`` (graphs rebuilt with the same op graph but other bytes, as conversion on another
+    CPU gives: float scales differ in their last bits; each label says so in ``op_cycles_rebuild``).
     """
     from dataset.build import _bounded
     from dataset.executors import LocalExecutor
@@ -117,7 +119,8 @@ def add_vela_per_op(
         if "op_cycles" not in (extra or {}):
             todo.setdefault(graph_id, (arch_id, []))[1].append(target)
     jobs = sorted(todo.items())[: limit if limit is not None else None]
-    counts = {"graphs": 0, "labels": 0, "mismatch": 0, "no_layers": 0, "failed": 0}
+    counts = {"graphs": 0, "labels": 0, "mismatch": 0, "no_layers": 0, "failed": 0,
+              "equivalent": 0}  # fmt: skip
     if not jobs:
         return counts
     with store.session() as sess:
@@ -134,7 +137,10 @@ def add_vela_per_op(
         graph_id, (arch_id, targets) = job
         path = Path(cache_dir) / f"{graph_id}.tflite"
         blob = path.read_bytes() if path.is_file() else None
-        return executor.submit(vela_again_task, specs[arch_id], graph_id, blob, sorted(targets))
+        opgraph = None if blob is not None else store.opgraph(graph_id)
+        return executor.submit(
+            vela_again_task, specs[arch_id], graph_id, blob, sorted(targets), 0, opgraph
+        )
 
     try:
         with tqdm(total=len(jobs), desc="vela per-op", unit="graph", disable=not progress) as bar:
@@ -145,6 +151,7 @@ def add_vela_per_op(
                     counts["failed"] += 1
                     continue
                 fresh = {lab["target"]: lab.get("extra") or {} for lab in result["labels"]}
+                counts["equivalent"] += result.get("rebuild") == "equivalent"
                 with store.session() as sess:
                     labels = sess.scalars(
                         select(Label).where(
@@ -170,6 +177,7 @@ def add_vela_per_op(
                                 **old,
                                 "op_cycles": new["op_cycles"],
                                 "op_cycles_unassigned": new["op_cycles_unassigned"],
+                                "op_cycles_rebuild": result.get("rebuild", "cached"),
                             }
                             counts["labels"] += 1
                 counts["graphs"] += 1

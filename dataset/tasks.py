@@ -105,21 +105,63 @@ def static_task(
 
 
 def vela_again_task(
-    spec: dict[str, Any], graph_id: str, tflite: bytes | None, targets: list[str], seed: int = 0
+    spec: dict[str, Any],
+    graph_id: str,
+    tflite: bytes | None,
+    targets: list[str],
+    seed: int = 0,
+    opgraph: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Vela labels of one int8 graph again, rebuilding its .tflite from ``spec`` if not given.
 
-    A rebuilt file must hash to ``graph_id`` (conversion is deterministic), so the labels belong to
-    exactly the stored graph; otherwise ``{"error": ...}``.
+    A rebuilt file that hashes to ``graph_id`` is the stored graph (``"rebuild": "exact"``).
+    Conversion on another CPU can differ in the last bits of calibrated float scales; such a file
+    is accepted as ``"equivalent"`` when its op graph equals the stored ``opgraph`` op for op,
+    tensor for tensor, with quantisation scales within :data:`SCALE_REL_TOL`. The caller still
+    keeps only labels whose Vela totals reproduce the stored ones exactly. Otherwise
+    ``{"error": ...}``.
     """
+    rebuild = "cached"
     if tflite is None:
         converted = convert_task(spec, seed=seed)
         if "error" in converted:
             return {"error": f"rebuild failed: {converted['error']}"}
-        tflite = next((g["tflite"] for g in converted["graphs"] if g["id"] == graph_id), None)
-        if tflite is None:
-            return {"error": f"rebuilt model does not hash to {graph_id[:12]}"}
-    return {"labels": static_task(tflite, "int8", {}, targets)}
+        int8 = [g for g in converted["graphs"] if g["precision"] == "int8"]
+        exact = [g for g in int8 if g["id"] == graph_id]
+        if exact:
+            tflite, rebuild = exact[0]["tflite"], "exact"
+        elif int8 and opgraph is not None and equivalent_opgraphs(int8[0]["opgraph"], opgraph):
+            tflite, rebuild = int8[0]["tflite"], "equivalent"
+        else:
+            return {"error": f"rebuilt model does not hash to {graph_id[:12]} nor match its graph"}
+    return {"labels": static_task(tflite, "int8", {}, targets), "rebuild": rebuild}
+
+
+SCALE_REL_TOL = 1e-4
+
+
+def equivalent_opgraphs(a: Any, b: Any, *, rel_tol: float = SCALE_REL_TOL) -> bool:
+    """Two ``OpGraph.to_dict()`` forms equal but for the file hash and float rounding.
+
+    Everything but floats (op types, options, shapes, dtypes, zero points, names) must be equal;
+    floats (quantisation scales) may differ by ``rel_tol`` relative.
+    """
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = set(a) - {"sha256"}
+        return keys == set(b) - {"sha256"} and all(
+            equivalent_opgraphs(a[k], b[k], rel_tol=rel_tol) for k in keys
+        )
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(
+            equivalent_opgraphs(x, y, rel_tol=rel_tol) for x, y in zip(a, b, strict=True)
+        )
+    if isinstance(a, float) or isinstance(b, float):
+        if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, int | float):
+            return False
+        if not isinstance(b, int | float):
+            return False
+        return abs(a - b) <= rel_tol * max(abs(a), abs(b)) or a == b
+    return type(a) is type(b) and a == b
 
 
 def measure_task(tflite: bytes, settings: dict[str, Any]) -> dict[str, Any]:

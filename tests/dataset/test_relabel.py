@@ -99,27 +99,62 @@ def test_vela_per_op_rebuilds_pruned_models_and_keeps_totals(tmp_path):
     s.add_architecture("bogus", spec["space"], 4, spec)
     s.add_graphs("bogus", [{"id": "0" * 64, "precision": "int8", "size_bytes": 1,
                             "opgraph": {}, "summary": {}}])  # fmt: skip
+    # A third, converted on another CPU: other bytes, scales off in their last bits.
+    s.add_architecture("near", spec["space"], 5, spec)
+    s.add_graphs("near", [{"id": "1" * 64, "precision": "int8", "size_bytes": 1,
+                           "opgraph": _nudge_scales(int8["opgraph"]), "summary": {}}])  # fmt: skip
     for target, lab in fresh.items():
         old = {k: v for k, v in lab["extra"].items() if not k.startswith("op_cycles")}
         if target == "ethos-u85-512":
             old["cycles_total"] += 1  # a label Vela no longer reproduces keeps what it has
-        for gid in (int8["id"], "0" * 64):
+        for gid in (int8["id"], "0" * 64, "1" * 64):
             s.add_label(graph_id=gid, target=target, run_id=run, latency_ms=lab["latency_ms"],
                         memory_kb=lab["memory_kb"], extra=old)  # fmt: skip
     # No .tflite in the cache: the graph is rebuilt from its spec and checked by its sha256.
     counts = add_vela_per_op(s, tmp_path / "empty-cache", workers=1, progress=False)
-    assert counts == {"graphs": 1, "labels": 2, "mismatch": 1, "no_layers": 0, "failed": 1}
+    assert counts == {"graphs": 2, "labels": 4, "mismatch": 2, "no_layers": 0, "failed": 1,
+                      "equivalent": 1}  # fmt: skip
     with s.session() as sess:
         stored = {(lab.graph_id, lab.target): lab.extra for lab in sess.scalars(select(Label))}
     for target in VELA_TARGETS:
-        extra = stored[(int8["id"], target)]
-        if target == "ethos-u85-512":
-            assert "op_cycles" not in extra
-        else:
-            assert extra["op_cycles"] == fresh[target]["extra"]["op_cycles"]
-            assert extra["cycles_total"] == fresh[target]["extra"]["cycles_total"]
+        for gid, how in ((int8["id"], "exact"), ("1" * 64, "equivalent")):
+            extra = stored[(gid, target)]
+            if target == "ethos-u85-512":
+                assert "op_cycles" not in extra
+            else:
+                assert extra["op_cycles"] == fresh[target]["extra"]["op_cycles"]
+                assert extra["cycles_total"] == fresh[target]["extra"]["cycles_total"]
+                assert extra["op_cycles_rebuild"] == how
         assert "op_cycles" not in stored[("0" * 64, target)]
     # Resumable: what is done is not done again.
     again = add_vela_per_op(s, tmp_path / "empty-cache", workers=1, progress=False)
-    assert again["labels"] == 0 and again["graphs"] == 1  # only the U85 mismatch is retried
+    assert again["labels"] == 0 and again["graphs"] == 2  # only the U85 mismatches are retried
     s.dispose()
+
+
+def _nudge_scales(opgraph: dict) -> dict:
+    """``opgraph`` with every quantisation scale moved by 3e-7 relative (float rounding)."""
+    out = json.loads(json.dumps(opgraph))
+    for sub in out["subgraphs"]:
+        for tensor in sub["tensors"]:
+            quant = tensor[4]
+            if quant and isinstance(quant[0], float):
+                quant[0] *= 1 + 3e-7
+    return out
+
+
+def test_equivalent_opgraphs_allows_float_rounding_only():
+    from dataset.tasks import equivalent_opgraphs
+
+    graph = toy_graph([3, 8, 16], 16, "int8", 1).to_dict()
+    assert equivalent_opgraphs(_nudge_scales(graph), graph)
+    assert equivalent_opgraphs({**graph, "sha256": "other"}, graph)
+    wider = json.loads(json.dumps(graph))
+    wider["subgraphs"][0]["tensors"][0][0][-1] += 1  # one shape dimension
+    assert not equivalent_opgraphs(wider, graph)
+    far = json.loads(json.dumps(graph))
+    for tensor in far["subgraphs"][0]["tensors"]:
+        if tensor[4] and isinstance(tensor[4][0], float):
+            tensor[4][0] *= 1.01
+    assert not equivalent_opgraphs(far, graph)
+    assert not equivalent_opgraphs(graph, {k: v for k, v in graph.items() if k != "subgraphs"})
