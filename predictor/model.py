@@ -40,6 +40,9 @@ class PerfGNN(nn.Module):
         global_node: Add a virtual node joined to every op (BRP-NAS), updated each layer.
         embed_dim: Width of the learned op-type embedding.
         dropout: Dropout on node states during training.
+        bidirectional: Also pass messages from consumers to producers (a second convolution per
+            layer over the reversed edges), so an op sees what reads its output: the fusion and
+            cascading that set an NPU layer's cost depend on it.
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class PerfGNN(nn.Module):
         global_node: bool = False,
         embed_dim: int = 16,
         dropout: float = 0.0,
+        bidirectional: bool = False,
     ) -> None:
         super().__init__()
         if conv not in CONVS:
@@ -68,19 +72,14 @@ class PerfGNN(nn.Module):
             "embed_dim": embed_dim,
             "dropout": dropout,
         }
+        if bidirectional:  # only then: configs of older checkpoints stay as they were
+            self.config["bidirectional"] = True
         self.embed = nn.Embedding(len(OP_TYPES), embed_dim)
         self.inp = nn.Linear(NODE_DIM + embed_dim, hidden)
-        self.convs = nn.ModuleList()
-        for _ in range(layers):
-            if conv == "sage":
-                self.convs.append(SAGEConv(hidden, hidden, aggr="mean"))
-            elif conv == "gin":
-                mlp = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
-                self.convs.append(GINEConv(mlp, edge_dim=EDGE_DIM))
-            else:
-                self.convs.append(
-                    GATConv(hidden, hidden // 4, heads=4, edge_dim=EDGE_DIM, add_self_loops=True)
-                )
+        self.convs = nn.ModuleList(_conv(conv, hidden) for _ in range(layers))
+        self.rev_convs = (
+            nn.ModuleList(_conv(conv, hidden) for _ in range(layers)) if bidirectional else None
+        )
         self.norms = nn.ModuleList(nn.LayerNorm(hidden) for _ in range(layers))
         self.global_mlps = (
             nn.ModuleList(
@@ -144,13 +143,13 @@ class PerfGNN(nn.Module):
         graph_attr = (graph_attr - self.g_mean) / self.g_std
         h = torch.relu(self.inp(torch.cat([x, self.embed(op_type)], dim=1)))
         g_state = torch.relu(self.graph_in(graph_attr))
+        reverse = edge_index.flip(0) if self.rev_convs is not None else None
         for i, conv in enumerate(self.convs):
             if self.global_mlps is not None:
                 h = h + g_state[batch]
-            if self.config["conv"] == "sage":
-                m = conv(h, edge_index)
-            else:
-                m = conv(h, edge_index, edge_attr)
+            m = self._message(conv, h, edge_index, edge_attr)
+            if self.rev_convs is not None:
+                m = m + self._message(self.rev_convs[i], h, reverse, edge_attr)
             h = self.norms[i](h + self.dropout(torch.relu(m)))
             if self.global_mlps is not None:
                 g_state = g_state + self.global_mlps[i](
@@ -180,6 +179,21 @@ class PerfGNN(nn.Module):
             )
         out = self.head(torch.cat([pooled, g_state], dim=1)) + self.linear(graph_attr)
         return out * self.y_std + self.y_mean
+
+
+    def _message(self, conv: nn.Module, h: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
+        if self.config["conv"] == "sage":
+            return conv(h, edge_index)
+        return conv(h, edge_index, edge_attr)
+
+
+def _conv(kind: str, hidden: int) -> nn.Module:
+    if kind == "sage":
+        return SAGEConv(hidden, hidden, aggr="mean")
+    if kind == "gin":
+        mlp = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+        return GINEConv(mlp, edge_dim=EDGE_DIM)
+    return GATConv(hidden, hidden // 4, heads=4, edge_dim=EDGE_DIM, add_self_loops=True)
 
 
 def to_tensors(fb: FeatureBatch) -> dict[str, Tensor]:

@@ -202,7 +202,8 @@ class GNNRegressor:
     """Fits a :class:`PerfGNN` to per-target labels (scikit-learn shape).
 
     Args:
-        conv, hidden, layers, readout, global_node, dropout: The model (see :class:`PerfGNN`).
+        conv, hidden, layers, readout, global_node, dropout, bidirectional: The model (see
+            :class:`PerfGNN`).
         epochs: Upper bound on passes over the training graphs.
         batch_size: Graphs per optimiser step.
         lr: AdamW learning rate (cosine-decayed to 5% over ``epochs``).
@@ -222,6 +223,7 @@ class GNNRegressor:
         readout: str = "mean",
         global_node: bool = False,
         dropout: float = 0.0,
+        bidirectional: bool = False,
         epochs: int = 300,
         batch_size: int = 32,
         lr: float = 3e-3,
@@ -238,6 +240,7 @@ class GNNRegressor:
         self.readout = readout
         self.global_node = global_node
         self.dropout = dropout
+        self.bidirectional = bidirectional
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -257,6 +260,7 @@ class GNNRegressor:
             "readout": self.readout,
             "global_node": self.global_node,
             "dropout": self.dropout,
+            "bidirectional": self.bidirectional,
         }
 
     def fit(

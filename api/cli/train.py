@@ -127,6 +127,7 @@ def train(
     conv: Annotated[str, typer.Option(help="Convolution: sage, gin or gat.")] = "sage",
     readout: Annotated[str, typer.Option(help="Readout: mean, sum, mean+sum or lse (per-op contributions summed).")] = "mean",
     global_node: Annotated[bool, typer.Option(help="Add a BRP-NAS global node.")] = False,
+    bidirectional: Annotated[bool, typer.Option(help="Also pass messages from consumers back to producers.")] = False,
     hidden: Annotated[int, typer.Option(help="Node state width.")] = 128,
     layers: Annotated[int, typer.Option(help="Message-passing layers.")] = 2,
     epochs: Annotated[int, typer.Option(help="Most epochs (early stopping may end sooner).")] = 300,
@@ -167,7 +168,7 @@ def train(
         if progress and (epoch % 10 == 0):
             typer.echo(f"  epoch {epoch:4d}  train {train_loss:.4f}  val {val_loss if val_loss is None else round(val_loss, 4)}")
 
-    base = {"hidden": hidden, "layers": layers, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "node_weight": node_weight, "seed": seed, "threads": threads, "progress": show}
+    base = {"hidden": hidden, "layers": layers, "bidirectional": bidirectional, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "node_weight": node_weight, "seed": seed, "threads": threads, "progress": show}
     choices = (
         [{"conv": c, "readout": r, "global_node": gn} for c, r, gn in tr.MODEL_CHOICES]
         if compare
@@ -212,7 +213,7 @@ def leave_space_out_run(train_d: Any, val_d: Any, test_d: Any, *, meta: dict[str
     cfg = meta["model"]
     r = tr.GNNRegressor(
         conv=cfg["conv"], hidden=cfg["hidden"], layers=cfg["layers"], readout=cfg["readout"],
-        global_node=cfg["global_node"], epochs=epochs, seed=meta.get("seed", 0), threads=threads,
+        global_node=cfg["global_node"], bidirectional=cfg.get("bidirectional", False), epochs=epochs, seed=meta.get("seed", 0), threads=threads,
         node_weight=meta.get("node_weight", 1.0),
     ).fit(train_d, val_d, targets=meta["targets"])
     return compare(r, train_d, test_d)

@@ -19,11 +19,16 @@ from predictor.model import PerfGNN, to_tensors
         ("gat", "mean+sum", False),
         ("sage", "mean", True),
         ("sage", "lse", True),
+        ("sage", "lse", "bidirectional"),
+        ("gin", "mean", "bidirectional"),
+        ("gat", "sum", "bidirectional"),
     ],
 )
 def test_forward_shapes(conv, readout, global_node):
     torch.manual_seed(0)
-    model = PerfGNN(8, conv=conv, hidden=16, readout=readout, global_node=global_node).eval()
+    bidirectional = global_node == "bidirectional"
+    model = PerfGNN(8, conv=conv, hidden=16, readout=readout, global_node=bool(global_node),
+                    bidirectional=bidirectional).eval()  # fmt: skip
     fb = featurize([toy_graph([3, 8, 16], 16, "fp32", 1), toy_graph([3, 4], 8, "int8", 2)])
     out = model(**to_tensors(fb))
     assert out.shape == (2, 8)
@@ -77,3 +82,16 @@ def test_lse_readout_returns_its_per_op_contributions():
     assert per_op.shape == (len(t["x"]), 3)
     with pytest.raises(ValueError, match="only with the lse readout"):
         PerfGNN(3, hidden=16, readout="mean")(**t, return_nodes=True)
+
+
+def test_bidirectional_lets_an_op_see_its_consumers():
+    # In a chain, the first op's state depends on what follows it only with reversed messages.
+    torch.manual_seed(0)
+    short, longer = toy_graph([3, 8], 16, "fp32", 1), toy_graph([3, 8, 16], 16, "fp32", 1)
+    for bidirectional, differs in ((False, False), (True, True)):
+        model = PerfGNN(4, hidden=16, readout="lse", bidirectional=bidirectional).eval()
+        with torch.inference_mode():
+            _, a = model(**to_tensors(featurize([short])), return_nodes=True)
+            _, b = model(**to_tensors(featurize([longer])), return_nodes=True)
+        assert (not torch.allclose(a[0], b[0])) is differs
+        assert ("bidirectional" in model.config) is bidirectional

@@ -294,3 +294,16 @@ def test_per_op_targets_teach_the_per_op_contributions(data):
         errors[weight] = float((np.abs(per_op.numpy() - ys) * ms).sum() / ms.sum())
     # Unsupervised contributions only have to sum right; supervised ones match each op.
     assert errors[1.0] < 0.5 * errors[0.0], errors
+
+
+def test_bidirectional_model_round_trips_through_a_checkpoint(data, tmp_path):
+    tr, va, _ = split_by_architecture(data.arch_ids, seed=0)
+    reg = GNNRegressor(seed=0, readout="lse", bidirectional=True, **{**FAST, "epochs": 3})
+    reg.fit(data.subset(tr), data.subset(va))
+    model, meta = ck.load_checkpoint(ck.save_checkpoint(reg, tmp_path / "b.pt"))
+    assert meta["model"]["bidirectional"] is True and model.rev_convs is not None
+    from predictor.features import graph_features
+    from predictor.train import predict_log
+
+    feats = [graph_features(g) for g in data.graphs[:4]]
+    np.testing.assert_allclose(predict_log(model, feats), reg.predict_log(data.graphs[:4]), rtol=1e-6)
