@@ -393,7 +393,8 @@ def prune_cache(
     A file is kept while its graph still lacks a label (static target or the CPU measurement),
     while it is an anchor's (re-measured by every run), and while the noise pass, short of
     ``noise_n`` pairs, could still pick it. Conversion is deterministic, so a pruned file is
-    rebuilt byte for byte from its stored spec if it is ever needed again.
+    rebuilt from its stored spec if it is ever needed again: byte for byte on the same machine,
+    up to float rounding of the int8 scales on another CPU.
     """
     store = Store(db_url)
     try:

@@ -276,14 +276,17 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         "dataset relabel` recomputes the stale ones in place (Vela is not run again). "
         "`edgeperf dataset relabel --vela-per-op` runs Vela again on int8 graphs labelled "
         "before per-operator cycles were kept, rebuilding pruned .tflite files from their specs "
-        "(checked by sha256), and adds those cycles where the totals come out the same."),
+        "(checked by sha256, or, where the rebuild ran on another CPU and its calibrated float "
+        "scales differ in their last bits, by an op graph equal to the stored one), and adds "
+        "those cycles only where Vela's totals come out exactly the same."),
         ("- A fixed anchor set (`--anchors`, round-robin over every space, seeds from "
         "900000000) is re-measured in every run, so runs on different machines can be "
         "reconciled and a new device calibrated from a handful of measurements."),
         ("- Working files: store `var/dataset/edgeperf.sqlite` (any SQLAlchemy URL with `--db`), "
         "`.tflite` cache `var/dataset/tflite/` (`edgeperf dataset prune` deletes the files no "
-        "phase needs any more; conversion is deterministic, so any of them can be rebuilt from "
-        "its spec), one log per run in `var/dataset/logs/`. The "
+        "phase needs any more; conversion is deterministic on one machine, so any of them can "
+        "be rebuilt from its spec; on another CPU only up to float rounding of the int8 "
+        "scales), one log per run in `var/dataset/logs/`. The "
         "committed copy is the export, `dataset/edgeperf-dataset.jsonl.xz` "
         "(`edgeperf dataset import` loads it back)."),
         ("- On a Ray cluster (`--ray ADDRESS`), convert and label-static tasks go to any node; "

@@ -99,7 +99,8 @@ def prune(
 ) -> None:
     """Delete cached .tflite files that no phase needs any more (fully labelled, not anchors).
 
-    Conversion is deterministic: a pruned file is rebuilt byte for byte from its stored spec.
+    Conversion is deterministic: on the same machine a pruned file is rebuilt byte for byte from
+    its stored spec (on another CPU, up to float rounding of the int8 scales).
     """
     from dataset.build import prune_cache
     from dataset.store import DEFAULT_DB_URL, DEFAULT_WORK_DIR
@@ -118,7 +119,8 @@ def relabel(
         typer.Option(
             "--vela-per-op",
             help="Also run Vela again on int8 graphs whose Vela labels lack per-operator cycles "
-            "(a pruned .tflite is rebuilt from its spec and checked by sha256) and add them.",
+            "(a pruned .tflite is rebuilt from its spec and checked by sha256, or by an op graph "
+            "equal but for float-scale rounding) and add them where Vela's totals reproduce.",
         ),
     ] = False,
     work_dir: Annotated[
