@@ -26,9 +26,9 @@ from tqdm import tqdm
 from dataset.errors import BuildError
 from dataset.executors import LocalExecutor, RayExecutor, device_resource
 from dataset.measure import MeasureSettings, machine_description, tool_versions
-from dataset.store import DEFAULT_DB_URL, DEFAULT_WORK_DIR, Label, Run, Store
+from dataset.store import DEFAULT_DB_URL, DEFAULT_WORK_DIR, Architecture, Label, Run, Store
 from dataset.targets import CPU_TARGET, LabelKind, all_targets
-from dataset.tasks import convert_task, measure_task, static_task
+from dataset.tasks import convert_task, measure_task, rebuild_task, static_task
 
 log = logging.getLogger(__name__)
 
@@ -284,8 +284,46 @@ class Builder:
         graphs = self.store.graphs()
         # Anchors first, so even a run killed early has them.
         todo = [g for g in graphs if g.id in anchors and (g.id, CPU_TARGET) not in this_run]
+        self._restore_anchor_files(todo)
         todo += [g for g in graphs if g.id not in anchors and (g.id, CPU_TARGET) not in measured]
         return self._measure(todo, "measure")
+
+    def _restore_anchor_files(self, anchors: list) -> None:
+        """Rebuild the anchors' missing .tflite files from their specs (a new work directory, a
+        store imported from an export): every run must re-measure them, or runs on two machines
+        cannot be reconciled. A rebuild is kept only if it is the stored graph, byte for byte or
+        (converted on another CPU) op graph for op graph; see :func:`rebuild_task`."""
+        missing: dict[str, dict[str, Any]] = {}
+        for g in anchors:
+            if self._cached(g.id) is None:
+                missing.setdefault(g.arch_id, {})[g.id] = self.store.opgraph(g.id)
+        if not missing:
+            return
+        with self.store.session() as sess:
+            specs = dict(sess.execute(
+                select(Architecture.id, Architecture.spec).where(Architecture.id.in_(missing))
+            ).all())  # fmt: skip
+        executor = LocalExecutor(1)  # TensorFlow stays out of the measuring process
+        counts = {"exact": 0, "equivalent": 0, "error": 0}
+        try:
+            with self._bar(len(missing), "rebuild anchors") as bar:
+                for arch, result in _bounded(
+                    sorted(missing),
+                    lambda a: executor.submit(rebuild_task, specs[a], missing[a]),
+                    1,
+                ):  # fmt: skip
+                    for gid, rebuilt in result.items():
+                        if "error" in rebuilt:
+                            log.warning("anchor %s (arch %s): %s", gid[:12], arch, rebuilt["error"])
+                            counts["error"] += 1
+                            continue
+                        self.cache_dir.mkdir(parents=True, exist_ok=True)
+                        (self.cache_dir / f"{gid}.tflite").write_bytes(rebuilt["tflite"])
+                        counts[rebuilt["rebuild"]] += 1
+                    bar.update()
+        finally:
+            executor.shutdown()
+        log.info("anchor files rebuilt from their specs: %s", counts)
 
     def _phase_noise(self) -> int:
         done, candidates = _noise_progress(self.store)

@@ -212,6 +212,10 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         "No noise pass yet (`edgeperf dataset build --phase noise`).",
         "No latency predictor for this target can be trusted below this error.",
         "",
+        "## Measuring machines",
+        "",
+        *_machine_lines(stats),
+        "",
         "## Latency histograms",
         "",
     ]  # fmt: skip
@@ -315,6 +319,29 @@ def _relpath(path: Path, start: Path) -> str:
     import os
 
     return os.path.relpath(path, start)
+
+
+def _machine_lines(stats: dict[str, Any]) -> list[str]:
+    machines = stats.get("cpu_machines") or {}
+    ref = stats.get("cpu_reference_machine")
+    if not machines:
+        return [f"No `{CPU_TARGET}` measurements yet."]
+    lines = [
+        f"`{CPU_TARGET}` labels per machine: "
+        + ", ".join(f"{name} {count}" for name, count in machines.items())
+        + f". The target is the reference machine's ({ref}: the most labels); `edgeperf train` "
+        "trains on its labels only and keeps the others in the store.",
+    ]
+    for name, row in (stats.get("cpu_anchor_ratios") or {}).items():
+        lines.append(
+            f"- {name} against {ref}, over {row['anchors']} anchor graphs measured on both: "
+            f"latency ratio median {row['median_ratio']:.2f}, range {row['min_ratio']:.2f}-"
+            f"{row['max_ratio']:.2f}"
+            + (" (a spread this wide is no single speed factor: the machines differ per kernel)"
+               if row["max_ratio"] > 2 * row["min_ratio"] else "")
+            + "."
+        )  # fmt: skip
+    return lines
 
 
 def write_card(

@@ -45,6 +45,79 @@ def noise_floor_mape(store: Store, target: str = CPU_TARGET) -> float | None:
     return 100.0 * sum(abs(b - a) / a for _, a, b in pairs) / len(pairs)
 
 
+def machine_name(*machines: dict[str, Any] | None) -> str:
+    """The CPU a measurement ran on: the first of its machine records (label's, run's) to say."""
+    for machine in machines:
+        if (machine or {}).get("cpu_model"):
+            return str(machine["cpu_model"])
+    return "unknown"
+
+
+def measuring_machines(store: Store, target: str = CPU_TARGET) -> dict[str, int]:
+    """Valued build measurements of ``target`` per machine, the most first."""
+    with store.session() as sess:
+        rows = sess.execute(
+            select(Label.machine, Run.machine)
+            .join(Run, Run.id == Label.run_id)
+            .where(Label.target == target, Label.latency_ms.is_not(None), Run.kind == "build")
+        ).all()
+    counts = Counter(machine_name(m, r) for m, r in rows)
+    return dict(counts.most_common())
+
+
+def reference_machine(store: Store, target: str = CPU_TARGET) -> str | None:
+    """The machine with the most measurements of ``target``: the one the target stands for.
+
+    A measured target is one device; labels from another machine are kept in the store (with
+    their machine) but are not the same target until reconciled through the anchors.
+    """
+    machines = measuring_machines(store, target)
+    return next(iter(machines), None)
+
+
+def anchor_ratios(store: Store, target: str = CPU_TARGET) -> dict[str, dict[str, Any]]:
+    """Per other machine: how its anchor latencies compare with the reference machine's.
+
+    ``{machine: {"anchors": n, "median_ratio": r, "min_ratio": a, "max_ratio": b}}`` with ratio =
+    that machine's mean latency over the reference's, per anchor graph measured on both.
+    """
+    ref = reference_machine(store, target)
+    with store.session() as sess:
+        rows = sess.execute(
+            select(Label.graph_id, Label.latency_ms, Label.machine, Run.machine)
+            .join(Graph, Graph.id == Label.graph_id)
+            .join(Architecture, Architecture.id == Graph.arch_id)
+            .join(Run, Run.id == Label.run_id)
+            .where(
+                Architecture.anchor.is_(True),
+                Label.target == target,
+                Label.latency_ms.is_not(None),
+                Run.kind == "build",
+            )
+        ).all()
+    per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for gid, latency_ms, machine, run_machine in rows:
+        per[machine_name(machine, run_machine)][gid].append(latency_ms)
+    out: dict[str, dict[str, Any]] = {}
+    for name, graphs in per.items():
+        if name == ref:
+            continue
+        ratios = sorted(
+            (sum(v) / len(v)) / (sum(per[ref][g]) / len(per[ref][g]))
+            for g, v in graphs.items()
+            if per[ref].get(g)
+        )
+        if ratios:
+            out[name] = {
+                "anchors": len(ratios),
+                "median_ratio": ratios[len(ratios) // 2] if len(ratios) % 2 else
+                0.5 * (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]),
+                "min_ratio": ratios[0],
+                "max_ratio": ratios[-1],
+            }  # fmt: skip
+    return out
+
+
 def dataset_stats(store: Store) -> dict[str, Any]:
     """Counts of architectures, graphs and labels, per space and per target, and the noise floor."""
     with store.session() as sess:
@@ -98,6 +171,9 @@ def dataset_stats(store: Store) -> dict[str, Any]:
         "runs": dict(runs),
         "noise_floor_mape": noise_floor_mape(store),
         "noise_pairs": len(pairs),
+        "cpu_machines": measuring_machines(store),
+        "cpu_reference_machine": reference_machine(store),
+        "cpu_anchor_ratios": anchor_ratios(store),
     }
 
 

@@ -112,29 +112,51 @@ def vela_again_task(
     seed: int = 0,
     opgraph: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Vela labels of one int8 graph again, rebuilding its .tflite from ``spec`` if not given.
+    """Vela labels of one int8 graph again, rebuilding its .tflite from ``spec`` if not given
+    (see :func:`rebuild_task`; ``opgraph`` is the stored graph the rebuild must match).
 
-    A rebuilt file that hashes to ``graph_id`` is the stored graph (``"rebuild": "exact"``).
-    Conversion on another CPU can differ in the last bits of calibrated float scales; such a file
-    is accepted as ``"equivalent"`` when its op graph equals the stored ``opgraph`` op for op,
-    tensor for tensor, with quantisation scales within :data:`SCALE_REL_TOL`. The caller still
-    keeps only labels whose Vela totals reproduce the stored ones exactly. Otherwise
-    ``{"error": ...}``.
+    Returns ``{"labels": [...], "rebuild": "cached" | "exact" | "equivalent"}`` or ``{"error"}``.
     """
-    rebuild = "cached"
     if tflite is None:
-        converted = convert_task(spec, seed=seed)
-        if "error" in converted:
-            return {"error": f"rebuild failed: {converted['error']}"}
-        int8 = [g for g in converted["graphs"] if g["precision"] == "int8"]
-        exact = [g for g in int8 if g["id"] == graph_id]
-        if exact:
-            tflite, rebuild = exact[0]["tflite"], "exact"
-        elif int8 and opgraph is not None and equivalent_opgraphs(int8[0]["opgraph"], opgraph):
-            tflite, rebuild = int8[0]["tflite"], "equivalent"
-        else:
-            return {"error": f"rebuilt model does not hash to {graph_id[:12]} nor match its graph"}
+        rebuilt = rebuild_task(spec, {graph_id: opgraph}, seed=seed)[graph_id]
+        if "error" in rebuilt:
+            return rebuilt
+        tflite, rebuild = rebuilt["tflite"], rebuilt["rebuild"]
+    else:
+        rebuild = "cached"
     return {"labels": static_task(tflite, "int8", {}, targets), "rebuild": rebuild}
+
+
+def rebuild_task(
+    spec: dict[str, Any], stored: dict[str, dict[str, Any] | None], seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    """Convert ``spec`` again and find each stored graph (id -> its stored OpGraph dict) in it.
+
+    A rebuilt file that hashes to the stored id is that graph (``"rebuild": "exact"``).
+    Conversion on another CPU can differ in the last bits of calibrated float scales; a file is
+    then accepted as ``"equivalent"`` when its op graph equals the stored one op for op, tensor for
+    tensor, with scales within :data:`SCALE_REL_TOL`. Per id: ``{"tflite", "rebuild"}`` or
+    ``{"error"}``.
+    """
+    converted = convert_task(spec, seed=seed)
+    if "error" in converted:
+        return {gid: {"error": f"rebuild failed: {converted['error']}"} for gid in stored}
+    by_id = {g["id"]: g for g in converted["graphs"]}
+    out: dict[str, dict[str, Any]] = {}
+    for gid, opgraph in stored.items():
+        if gid in by_id:
+            out[gid] = {"tflite": by_id[gid]["tflite"], "rebuild": "exact"}
+            continue
+        near = [
+            g for g in converted["graphs"]
+            if opgraph is not None and equivalent_opgraphs(g["opgraph"], opgraph)
+        ]  # fmt: skip
+        out[gid] = (
+            {"tflite": near[0]["tflite"], "rebuild": "equivalent"}
+            if near
+            else {"error": f"rebuilt model does not hash to {gid[:12]} nor match its graph"}
+        )
+    return out
 
 
 SCALE_REL_TOL = 1e-4

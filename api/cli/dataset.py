@@ -172,6 +172,11 @@ def stats(
         typer.echo(f"  {target:24s} labels {row['labels']:6d}  valued {row['valued']:6d}")
     nf = result["noise_floor_mape"]
     typer.echo(f"noise floor MAPE: {'-' if nf is None else f'{nf:.2f}%'} ({result['noise_pairs']} graphs)")
+    machines = ", ".join(f"{k} {v}" for k, v in result["cpu_machines"].items()) or "-"
+    typer.echo(f"cpu-xnnpack-1t measured on: {machines} (reference: {result['cpu_reference_machine']})")
+    for name, row in result["cpu_anchor_ratios"].items():
+        typer.echo(f"  {name}: anchor latency ratio median {row['median_ratio']:.2f} "
+                   f"({row['min_ratio']:.2f}-{row['max_ratio']:.2f}, {row['anchors']} anchors)")
 
 
 @app.command("export")

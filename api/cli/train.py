@@ -43,10 +43,15 @@ def open_store(db: str | None, export: Path | None):
 
 
 def load_training_data(store) -> tuple[Any, str]:
-    """(TrainingData, dataset hash) of every converted graph with its first build labels."""
+    """(TrainingData, dataset hash) of every converted graph with its first build labels.
+
+    A measured target stands for one device: only the labels measured on its reference machine
+    (the one with the most of them) train it; the rest stay in the store for reconciliation.
+    """
     from sqlalchemy import select
 
-    from dataset.stats import noise_pairs
+    from dataset.stats import machine_name, noise_pairs, reference_machine
+    from dataset.targets import CPU_TARGET
     from dataset.store import Architecture, Graph, Label, Run
     from dataset.targets import VELA_TARGETS
     from predictor.graph import OpGraph
@@ -62,7 +67,7 @@ def load_training_data(store) -> tuple[Any, str]:
             .order_by(Graph.id)
         ).all()
         label_rows = sess.execute(
-            select(Label.graph_id, Label.target, Label.latency_ms, Label.energy_mj, Label.memory_kb, Label.storage_kb)
+            select(Label.graph_id, Label.target, Label.machine, Run.machine, Label.latency_ms, Label.energy_mj, Label.memory_kb, Label.storage_kb)
             .join(Run, Run.id == Label.run_id)
             .where(Run.kind != "noise")
             .order_by(Label.created_at, Label.id)
@@ -73,8 +78,11 @@ def load_training_data(store) -> tuple[Any, str]:
             .where(Label.target.in_(VELA_TARGETS), Label.latency_ms.is_not(None))
             .order_by(Label.created_at, Label.id)
         ).all()
+    cpu_machine = reference_machine(store, CPU_TARGET)
     by_graph: dict[str, dict[str, dict[str, float | None]]] = {}
-    for gid, target, *values in label_rows:
+    for gid, target, machine, run_machine, *values in label_rows:
+        if target == CPU_TARGET and machine_name(machine, run_machine) != cpu_machine:
+            continue  # another device's measurement: not this target until reconciled
         per = by_graph.setdefault(gid, {})
         if target not in per:  # the first build label; later runs are re-measurements
             per[target] = dict(zip(METRICS, values))

@@ -175,3 +175,34 @@ def test_phases_run_in_pipeline_order(phases, expected):
 def test_bad_build_requests_are_refused(make, match):
     with pytest.raises(BuildError, match=match):
         make()
+
+
+def test_measure_rebuilds_missing_anchor_files_and_remeasures_them(tmp_path):
+    from dataset.measure import MeasureSettings
+
+    db, work = tmp_path / "ds.sqlite", tmp_path / "work"
+
+    def run(*phases: str) -> None:
+        Builder(BuildConfig(
+            spaces=(SPACE,), n=1, workers=1, db_url=f"sqlite:///{db}", work_dir=work,
+            phases=phases, measure=MeasureSettings(budget_s=0.02), anchors=ANCHORS,
+            progress=False,
+        )).run()  # fmt: skip
+
+    run("sample", "convert", "measure")
+    store = Store(db)
+    anchors = store.anchor_graph_ids()
+    assert len(anchors) == 2 * ANCHORS
+    # A store imported from an export into a new work directory has no .tflite files at all.
+    for path in (work / "tflite").glob("*.tflite"):
+        path.unlink()
+    run("measure")
+    for gid in anchors:  # rebuilt from the spec, byte for byte on this machine
+        assert (work / "tflite" / f"{gid}.tflite").is_file()
+    with store.session() as sess:
+        runs = sess.scalars(select(Run.id).order_by(Run.started_at)).all()
+        measured = sess.execute(
+            select(Label.graph_id, Label.run_id).where(Label.target == CPU_TARGET)
+        ).all()
+    assert {g for g, r in measured if r == runs[-1]} == anchors
+    store.dispose()

@@ -127,3 +127,34 @@ def test_rebuild_command_ignores_an_interrupted_bigger_run(store):
     store.start_run("build", machine={}, tool_versions={}, args={"n": 99, "workers": 1})
     cmd = rebuild_command(store)
     assert "--n 4 " in cmd and "--n 99" not in cmd
+
+
+def test_cpu_labels_of_another_machine_are_counted_apart_and_reconciled_by_anchors(store, tmp_path):
+    from sqlalchemy import select
+    from support.toy_graphs import toy_graph
+
+    from api.cli.train import load_training_data
+    from dataset.stats import anchor_ratios, measuring_machines, reference_machine
+    from dataset.store import Graph
+
+    with store.session() as sess:  # the reader needs real graphs
+        for g in sess.scalars(select(Graph)):
+            g.opgraph = toy_graph([3, 8], 16, g.precision, 1).to_dict()
+    before, digest = load_training_data(store)
+    other = store.start_run("build", machine={"cpu_model": "cpu B"}, tool_versions={}, args={})
+    # The anchor g0 measured on both machines (B 40 % faster); g3 only on B.
+    store.add_label(graph_id="g0", target="cpu-xnnpack-1t", run_id=other, latency_ms=0.6,
+                    machine={"cpu_model": "cpu B"})  # fmt: skip
+    store.add_label(graph_id="g3", target="cpu-xnnpack-1t", run_id=other, latency_ms=9.0,
+                    machine={"cpu_model": "cpu B"})  # fmt: skip
+    assert measuring_machines(store) == {"cpu A": 4, "cpu B": 2}
+    assert reference_machine(store) == "cpu A"
+    ratios = anchor_ratios(store)
+    assert list(ratios) == ["cpu B"] and ratios["cpu B"]["anchors"] == 1
+    assert ratios["cpu B"]["median_ratio"] == pytest.approx(0.6)
+    stats = dataset_stats(store)
+    assert stats["cpu_reference_machine"] == "cpu A" and stats["cpu_machines"]["cpu B"] == 2
+    # Training sees the reference machine's labels only: nothing about it changed.
+    after, digest_after = load_training_data(store)
+    assert digest_after == digest and after.labels == before.labels
+    assert [lab["cpu-xnnpack-1t"]["latency_ms"] for lab in after.labels] == FIRST
