@@ -51,9 +51,8 @@ def load_training_data(store) -> tuple[Any, str]:
     from sqlalchemy import select
 
     from dataset.stats import machine_name, noise_pairs, reference_machine
-    from dataset.targets import CPU_TARGET
     from dataset.store import Architecture, Graph, Label, Run
-    from dataset.targets import VELA_TARGETS
+    from dataset.targets import CPU_TARGET, VELA_TARGETS
     from predictor.graph import OpGraph
     from predictor.targets import METRICS
     from predictor.train import TrainingData
