@@ -26,7 +26,7 @@ from tqdm import tqdm
 from dataset.errors import BuildError
 from dataset.executors import LocalExecutor, RayExecutor, device_resource
 from dataset.measure import MeasureSettings, machine_description, tool_versions
-from dataset.store import DEFAULT_DB_URL, DEFAULT_WORK_DIR, Architecture, Label, Run, Store
+from dataset.store import DEFAULT_DB_URL, DEFAULT_WORK_DIR, Label, Run, Store
 from dataset.targets import CPU_TARGET, LabelKind, all_targets
 from dataset.tasks import convert_task, measure_task, rebuild_task, static_task
 
@@ -299,10 +299,7 @@ class Builder:
                 missing.setdefault(g.arch_id, {})[g.id] = self.store.opgraph(g.id)
         if not missing:
             return
-        with self.store.session() as sess:
-            specs = dict(sess.execute(
-                select(Architecture.id, Architecture.spec).where(Architecture.id.in_(missing))
-            ).all())  # fmt: skip
+        specs = self.store.specs(missing)
         executor = LocalExecutor(1)  # TensorFlow stays out of the measuring process
         counts = {"exact": 0, "equivalent": 0, "error": 0}
         try:

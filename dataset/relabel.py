@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from tqdm import tqdm
 
-from dataset.store import Architecture, Graph, Label, Store
+from dataset.store import Graph, Label, Store
 from dataset.targets import VELA_TARGETS, LabelKind, all_targets
 from dataset.tasks import _analytic_label, vela_again_task
 from dataset.vela import ethosu_energy
@@ -123,14 +123,7 @@ def add_vela_per_op(
               "equivalent": 0}  # fmt: skip
     if not jobs:
         return counts
-    with store.session() as sess:
-        specs = dict(
-            sess.execute(
-                select(Architecture.id, Architecture.spec).where(
-                    Architecture.id.in_({arch for arch, _ in todo.values()})
-                )
-            ).all()
-        )
+    specs = store.specs(arch for arch, _ in todo.values())
     executor = LocalExecutor(workers)
 
     def submit(job: tuple[str, tuple[str, list[str]]]):

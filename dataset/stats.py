@@ -7,6 +7,7 @@ first ``build`` measurement and the ``noise`` pass): no latency predictor can be
 from __future__ import annotations
 
 import re
+import statistics
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -75,13 +76,16 @@ def reference_machine(store: Store, target: str = CPU_TARGET) -> str | None:
     return next(iter(machines), None)
 
 
-def anchor_ratios(store: Store, target: str = CPU_TARGET) -> dict[str, dict[str, Any]]:
+def anchor_ratios(
+    store: Store, target: str = CPU_TARGET, reference: str | None = None
+) -> dict[str, dict[str, Any]]:
     """Per other machine: how its anchor latencies compare with the reference machine's.
 
     ``{machine: {"anchors": n, "median_ratio": r, "min_ratio": a, "max_ratio": b}}`` with ratio =
     that machine's mean latency over the reference's, per anchor graph measured on both.
+    ``reference`` defaults to :func:`reference_machine`.
     """
-    ref = reference_machine(store, target)
+    ref = reference if reference is not None else reference_machine(store, target)
     with store.session() as sess:
         rows = sess.execute(
             select(Label.graph_id, Label.latency_ms, Label.machine, Run.machine)
@@ -102,19 +106,18 @@ def anchor_ratios(store: Store, target: str = CPU_TARGET) -> dict[str, dict[str,
     for name, graphs in per.items():
         if name == ref:
             continue
-        ratios = sorted(
-            (sum(v) / len(v)) / (sum(per[ref][g]) / len(per[ref][g]))
+        ratios = [
+            statistics.fmean(v) / statistics.fmean(per[ref][g])
             for g, v in graphs.items()
             if per[ref].get(g)
-        )
+        ]
         if ratios:
             out[name] = {
                 "anchors": len(ratios),
-                "median_ratio": ratios[len(ratios) // 2] if len(ratios) % 2 else
-                0.5 * (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]),
-                "min_ratio": ratios[0],
-                "max_ratio": ratios[-1],
-            }  # fmt: skip
+                "median_ratio": statistics.median(ratios),
+                "min_ratio": min(ratios),
+                "max_ratio": max(ratios),
+            }
     return out
 
 
@@ -163,6 +166,8 @@ def dataset_stats(store: Store) -> dict[str, Any]:
             targets[target]["null_reasons"] = dict(counter.most_common(5))
         runs = Counter(dict(sess.execute(select(Run.kind, func.count()).group_by(Run.kind)).all()))
     pairs = noise_pairs(store)
+    machines = measuring_machines(store)
+    reference = next(iter(machines), None)
     return {
         "graphs": n_graphs,
         "architectures": n_arch,
@@ -171,9 +176,9 @@ def dataset_stats(store: Store) -> dict[str, Any]:
         "runs": dict(runs),
         "noise_floor_mape": noise_floor_mape(store),
         "noise_pairs": len(pairs),
-        "cpu_machines": measuring_machines(store),
-        "cpu_reference_machine": reference_machine(store),
-        "cpu_anchor_ratios": anchor_ratios(store),
+        "cpu_machines": machines,
+        "cpu_reference_machine": reference,
+        "cpu_anchor_ratios": anchor_ratios(store, reference=reference),
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -302,6 +302,12 @@ class Store:
         with self.session() as sess:
             rows = sess.execute(select(Graph.id, Graph.arch_id, Graph.precision).order_by(Graph.id))
             return [GraphRef(*row) for row in rows]
+
+    def specs(self, arch_ids: Iterable[str]) -> dict[str, dict]:
+        """The stored spec of each of ``arch_ids`` that the store holds."""
+        with self.session() as sess:
+            q = select(Architecture.id, Architecture.spec).where(Architecture.id.in_(set(arch_ids)))
+            return dict(sess.execute(q).all())
 
     def opgraph(self, graph_id: str) -> dict:
         """The stored ``OpGraph.to_dict()`` of one graph."""

@@ -178,11 +178,8 @@ def equivalent_opgraphs(a: Any, b: Any, *, rel_tol: float = SCALE_REL_TOL) -> bo
             equivalent_opgraphs(x, y, rel_tol=rel_tol) for x, y in zip(a, b, strict=True)
         )
     if isinstance(a, float) or isinstance(b, float):
-        if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, int | float):
-            return False
-        if not isinstance(b, int | float):
-            return False
-        return abs(a - b) <= rel_tol * max(abs(a), abs(b)) or a == b
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
+        return numbers and abs(a - b) <= rel_tol * max(abs(a), abs(b))
     return type(a) is type(b) and a == b
 
 

@@ -180,7 +180,6 @@ class PerfGNN(nn.Module):
         out = self.head(torch.cat([pooled, g_state], dim=1)) + self.linear(graph_attr)
         return out * self.y_std + self.y_mean
 
-
     def _message(self, conv: nn.Module, h: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
         if self.config["conv"] == "sage":
             return conv(h, edge_index)
