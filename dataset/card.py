@@ -329,7 +329,7 @@ def _machine_lines(stats: dict[str, Any]) -> list[str]:
     lines = [
         f"`{CPU_TARGET}` labels per machine: "
         + ", ".join(f"{name} {count}" for name, count in machines.items())
-        + f". The target is the reference machine's ({ref}: the most labels); `edgeperf train` "
+        + f". The target is the reference machine's ({ref}: the first to measure it); `edgeperf train` "
         "trains on its labels only and keeps the others in the store.",
     ]
     for name, row in (stats.get("cpu_anchor_ratios") or {}).items():

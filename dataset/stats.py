@@ -67,13 +67,22 @@ def measuring_machines(store: Store, target: str = CPU_TARGET) -> dict[str, int]
 
 
 def reference_machine(store: Store, target: str = CPU_TARGET) -> str | None:
-    """The machine with the most measurements of ``target``: the one the target stands for.
+    """The machine that made the first measurement of ``target``: the one the target stands for.
 
     A measured target is one device; labels from another machine are kept in the store (with
-    their machine) but are not the same target until reconciled through the anchors.
+    their machine) but are not the same target until reconciled through the anchors. The first
+    machine, not the one with the most labels, so that the target cannot change device when
+    another machine's share grows.
     """
-    machines = measuring_machines(store, target)
-    return next(iter(machines), None)
+    with store.session() as sess:
+        row = sess.execute(
+            select(Label.machine, Run.machine)
+            .join(Run, Run.id == Label.run_id)
+            .where(Label.target == target, Label.latency_ms.is_not(None), Run.kind == "build")
+            .order_by(Label.created_at, Label.id)
+            .limit(1)
+        ).first()
+    return None if row is None else machine_name(*row)
 
 
 def anchor_ratios(
@@ -167,7 +176,7 @@ def dataset_stats(store: Store) -> dict[str, Any]:
         runs = Counter(dict(sess.execute(select(Run.kind, func.count()).group_by(Run.kind)).all()))
     pairs = noise_pairs(store)
     machines = measuring_machines(store)
-    reference = next(iter(machines), None)
+    reference = reference_machine(store)
     return {
         "graphs": n_graphs,
         "architectures": n_arch,

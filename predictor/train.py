@@ -270,6 +270,10 @@ class GNNRegressor:
         targets: Sequence[str] | None = None,
     ) -> GNNRegressor:
         """Train on ``data``; early-stop on ``val`` (or on the training loss without it)."""
+        if not 0.0 <= self.dropout < 1.0:
+            raise TrainingError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.weight_decay < 0:
+            raise TrainingError(f"weight_decay must be >= 0, got {self.weight_decay}")
         torch.set_num_threads(self.threads)
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)

@@ -46,7 +46,7 @@ def load_training_data(store) -> tuple[Any, str]:
     """(TrainingData, dataset hash) of every converted graph with its first build labels.
 
     A measured target stands for one device: only the labels measured on its reference machine
-    (the one with the most of them) train it; the rest stay in the store for reconciliation.
+    (the first to measure it) train it; the rest stay in the store for reconciliation.
     """
     from sqlalchemy import select
 
@@ -141,6 +141,8 @@ def train(
     patience: Annotated[int, typer.Option(help="Epochs without validation gain before stopping.")] = 40,
     batch_size: Annotated[int, typer.Option(help="Graphs per step.")] = 32,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 3e-3,
+    weight_decay: Annotated[float, typer.Option(help="AdamW weight decay.")] = 1e-4,
+    dropout: Annotated[float, typer.Option(help="Dropout on node states while training.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the split, initialisation and batch order.")] = 0,
     node_weight: Annotated[
         float, typer.Option(help="Weight of the per-op loss on Vela's per-layer cycles (lse readout; 0: off).")
@@ -175,7 +177,7 @@ def train(
         if progress and (epoch % 10 == 0):
             typer.echo(f"  epoch {epoch:4d}  train {train_loss:.4f}  val {val_loss if val_loss is None else round(val_loss, 4)}")
 
-    base = {"hidden": hidden, "layers": layers, "bidirectional": bidirectional, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "node_weight": node_weight, "seed": seed, "threads": threads, "progress": show}
+    base = {"hidden": hidden, "layers": layers, "bidirectional": bidirectional, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "dropout": dropout, "node_weight": node_weight, "seed": seed, "threads": threads, "progress": show}
     choices = (
         [{"conv": c, "readout": r, "global_node": gn} for c, r, gn in tr.MODEL_CHOICES]
         if compare

@@ -158,3 +158,11 @@ def test_cpu_labels_of_another_machine_are_counted_apart_and_reconciled_by_ancho
     after, digest_after = load_training_data(store)
     assert digest_after == digest and after.labels == before.labels
     assert [lab["cpu-xnnpack-1t"]["latency_ms"] for lab in after.labels] == FIRST
+    # Outnumbered by the second machine, the first stays the reference: the target keeps its device.
+    later = store.start_run("build", machine={"cpu_model": "cpu B"}, tool_versions={}, args={})
+    for gid in ("g0", "g1", "g2", "g3"):
+        store.add_label(graph_id=gid, target="cpu-xnnpack-1t", run_id=later, latency_ms=2.0,
+                        machine={"cpu_model": "cpu B"})  # fmt: skip
+    assert measuring_machines(store) == {"cpu B": 6, "cpu A": 4}
+    assert reference_machine(store) == "cpu A" and dataset_stats(store)["cpu_reference_machine"] == "cpu A"
+    assert load_training_data(store)[1] == digest

@@ -136,6 +136,14 @@ def test_fit_errors(data, labels, match):
         GNNRegressor(**FAST).fit(sub)
 
 
+@pytest.mark.parametrize(
+    ("option", "match"), [({"dropout": 1.0}, "dropout must be in"), ({"weight_decay": -1e-4}, "weight_decay must be")]
+)
+def test_fit_refuses_bad_regularisation(data, option, match):
+    with pytest.raises(TrainingError, match=match):
+        GNNRegressor(**{**FAST, **option}).fit(data.subset([0, 1]))
+
+
 def test_mismatched_training_data(data):
     from predictor.train import TrainingData
 
