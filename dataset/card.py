@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from dataset.stats import dataset_stats
+from dataset.stats import dataset_stats, machine_name, reference_machine
 from dataset.store import Architecture, Graph, Label, Run, Store
 from dataset.targets import CPU_TARGET, LABEL_TARGETS, VELA_TARGETS
 
@@ -23,18 +23,25 @@ ANALYTIC_PREFIX = "npu-"
 
 
 def latencies(store: Store) -> dict[tuple[str, str], list[float]]:
-    """First valued latency (ms) per graph, grouped by (target, precision)."""
+    """First valued latency (ms) per graph, grouped by (target, precision).
+
+    The CPU target's are its reference machine's only: another CPU runs at another speed, and
+    pooling both would blur the distribution the target stands for.
+    """
+    cpu_reference = reference_machine(store, CPU_TARGET)
     out: dict[tuple[str, str], list[float]] = defaultdict(list)
     seen: set[tuple[str, str]] = set()
     with store.session() as sess:
         rows = sess.execute(
-            select(Label.graph_id, Label.target, Graph.precision, Label.latency_ms)
+            select(Label.graph_id, Label.target, Graph.precision, Label.latency_ms, Label.machine, Run.machine)
             .join(Graph, Graph.id == Label.graph_id)
             .join(Run, Run.id == Label.run_id)
             .where(Label.latency_ms.is_not(None), Run.kind != "noise")
             .order_by(Label.created_at)
         ).all()
-    for graph_id, target, precision, latency_ms in rows:
+    for graph_id, target, precision, latency_ms, machine, run_machine in rows:
+        if target == CPU_TARGET and machine_name(machine, run_machine) != cpu_reference:
+            continue
         if (graph_id, target) not in seen:
             seen.add((graph_id, target))
             out[(target, precision)].append(latency_ms)
@@ -86,8 +93,13 @@ def rebuild_command(store: Store) -> str:
     )
 
 
-def plot_histograms(lat: dict[tuple[str, str], list[float]], out_dir: Path) -> list[Path]:
+def plot_histograms(
+    lat: dict[tuple[str, str], list[float]], out_dir: Path, cpu_machine: str | None = None
+) -> list[Path]:
     """One PNG per target: log-spaced latency histogram, one series per precision."""
+    titles = {"npu": "npu-* analytic presets (int8 graphs)"}
+    if cpu_machine:
+        titles[CPU_TARGET] = f"{CPU_TARGET} (measured on {cpu_machine})"
     import matplotlib
 
     matplotlib.use("Agg")
@@ -117,7 +129,7 @@ def plot_histograms(lat: dict[tuple[str, str], list[float]], out_dir: Path) -> l
         ax.set_xscale("log")
         ax.set_xlabel("latency (ms)")
         ax.set_ylabel("graphs")
-        ax.set_title(target if target != "npu" else "npu-* analytic presets (int8 graphs)")
+        ax.set_title(titles.get(target, target))
         ax.legend()
         fig.tight_layout()
         path = out_dir / f"dataset-latency-{target}.png"
@@ -143,7 +155,7 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
     """The data card's markdown; writes the histograms into ``img_dir``."""
     stats = dataset_stats(store)
     lat = latencies(store)
-    pngs = plot_histograms(lat, img_dir)
+    pngs = plot_histograms(lat, img_dir, stats.get("cpu_reference_machine"))
     tp = throughput(store)
     with store.session() as sess:
         machines = {

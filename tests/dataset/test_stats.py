@@ -166,3 +166,8 @@ def test_cpu_labels_of_another_machine_are_counted_apart_and_reconciled_by_ancho
     assert measuring_machines(store) == {"cpu B": 6, "cpu A": 4}
     assert reference_machine(store) == "cpu A" and dataset_stats(store)["cpu_reference_machine"] == "cpu A"
     assert load_training_data(store)[1] == digest
+    # The card's latency histograms and medians are the reference machine's too.
+    from dataset.card import latencies
+
+    cpu = sorted(v for (t, _), vs in latencies(store).items() if t == "cpu-xnnpack-1t" for v in vs)
+    assert cpu == sorted(FIRST)
