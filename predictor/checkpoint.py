@@ -19,7 +19,7 @@ import torch
 
 from predictor.errors import CheckpointError
 from predictor.features import schema, schema_hash
-from predictor.model import PerfGNN
+from predictor.model import PerfEnsemble, PerfGNN, build_model
 from predictor.targets import METRICS
 
 FORMAT = "edgeperf-gnn"
@@ -66,7 +66,7 @@ def save_checkpoint(regressor: Any, path: str | Path, meta: dict[str, Any] | Non
     return path
 
 
-def load_checkpoint(path: str | Path = DEFAULT_CHECKPOINT) -> tuple[PerfGNN, dict[str, Any]]:
+def load_checkpoint(path: str | Path = DEFAULT_CHECKPOINT) -> tuple[PerfGNN | PerfEnsemble, dict[str, Any]]:
     """(model in eval mode, metadata); refuses a tampered, foreign or incompatible file."""
     path = Path(path)
     if not path.is_file():
@@ -108,7 +108,7 @@ def load_checkpoint(path: str | Path = DEFAULT_CHECKPOINT) -> tuple[PerfGNN, dic
             f"{path}: weights SHA-256 {digest[:12]}... does not match the recorded {str(meta.get('weights_sha256'))[:12]}...; the file was altered"
         )
     try:
-        model = PerfGNN(**meta["model"])
+        model = build_model(meta["model"])
         model.load_state_dict(state)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(

@@ -189,8 +189,12 @@ def write_report(
     meta: dict[str, Any],
     noise: dict[str, dict[str, float] | None],
     leave_out: dict[str, dict[str, Any]] | None = None,
+    leave_out_how: str = "",
 ) -> Path:
-    """Write the accuracy report (markdown + PNG plots beside it)."""
+    """Write the accuracy report (markdown + PNG plots beside it).
+
+    ``leave_out_how`` says how the leave-one-space-out models were trained (epochs, members).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     images = _plots(result, test, path.parent, path.stem)
@@ -225,6 +229,7 @@ def write_report(
         "machine",
         "model",
         "best_epoch",
+        "member_best_epochs",
         "note",
     ):
         if key in meta and meta[key] not in (None, ""):
@@ -259,7 +264,7 @@ def write_report(
             "",
             "## Leave one search space out",
             "",
-            "Trained without the space, tested on all of its graphs (latency only).",
+            f"Trained without the space{f' ({leave_out_how})' if leave_out_how else ''}, tested on all of its graphs (latency only).",
             "",
         ]
         for space, res in leave_out.items():

@@ -207,5 +207,34 @@ def to_tensors(fb: FeatureBatch) -> dict[str, Tensor]:
     }
 
 
-def build_model(config: dict[str, Any]) -> PerfGNN:
-    return PerfGNN(**config)
+class PerfEnsemble(nn.Module):
+    """``members`` :class:`PerfGNN` of one configuration, trained from different initialisations;
+    predicts the mean of their log-space outputs (the geometric mean of their values).
+
+    Averaging independently trained members cancels part of each one's error on graphs unlike
+    its training data (docs/predictor.md gives the measured gain).
+    """
+
+    def __init__(self, members: int, **config: Any) -> None:
+        super().__init__()
+        if not isinstance(members, int) or members < 2:
+            raise ValueError(f"an ensemble needs at least 2 members, got {members!r}")
+        self.members = nn.ModuleList(PerfGNN(**config) for _ in range(members))
+        self.config = {**self.members[0].config, "members": members}
+
+    def forward(self, *args: Tensor, return_nodes: bool = False, **kwargs: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        """The members' mean log-space prediction (and per-op contributions with ``return_nodes``)."""
+        outs = [m(*args, return_nodes=return_nodes, **kwargs) for m in self.members]
+        if return_nodes:
+            return (
+                torch.stack([o[0] for o in outs]).mean(0),
+                torch.stack([o[1] for o in outs]).mean(0),
+            )
+        return torch.stack(outs).mean(0)
+
+
+def build_model(config: dict[str, Any]) -> PerfGNN | PerfEnsemble:
+    """The model a checkpoint's ``config`` describes: one GNN, or an ensemble with ``members``."""
+    config = dict(config)
+    members = config.pop("members", 1)
+    return PerfEnsemble(members, **config) if members > 1 else PerfGNN(**config)

@@ -24,7 +24,7 @@ import torch
 from predictor.errors import TrainingError
 from predictor.features import FeatureBatch, GraphFeatures, collate, features_list, featurize
 from predictor.graph import OpGraph
-from predictor.model import PerfGNN, to_tensors
+from predictor.model import PerfEnsemble, PerfGNN, to_tensors
 from predictor.targets import METRICS
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,8 @@ class GNNRegressor:
         weight_decay: AdamW weight decay.
         patience: Stop after this many epochs without a better validation loss.
         node_weight: Weight of the per-op loss (``lse`` readout and per-op labels only; 0: off).
+        members: Models trained from different seeds and averaged in log space (1: one model).
+        workers: Processes training members side by side.
         seed: Seeds parameter initialisation and batch order.
         threads: torch intra-op threads.
         progress: Callback ``(epoch, train_loss, val_loss)`` after every epoch.
@@ -230,6 +232,8 @@ class GNNRegressor:
         weight_decay: float = 1e-4,
         patience: int = 40,
         node_weight: float = 1.0,
+        members: int = 1,
+        workers: int = 1,
         seed: int = 0,
         threads: int = 1,
         progress: Callable[[int, float, float | None], None] | None = None,
@@ -247,6 +251,8 @@ class GNNRegressor:
         self.weight_decay = weight_decay
         self.patience = patience
         self.node_weight = node_weight
+        self.members = members
+        self.workers = workers
         self.seed = seed
         self.threads = threads
         self.progress = progress
@@ -269,23 +275,85 @@ class GNNRegressor:
         val: TrainingData | None = None,
         targets: Sequence[str] | None = None,
     ) -> GNNRegressor:
-        """Train on ``data``; early-stop on ``val`` (or on the training loss without it)."""
+        """Train on ``data``; early-stop on ``val`` (or on the training loss without it).
+
+        With ``members`` > 1, trains that many models (member ``k`` seeded ``seed + k``, so member
+        0 is the single model) on ``workers`` processes and keeps their ensemble.
+        """
         if not 0.0 <= self.dropout < 1.0:
             raise TrainingError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.weight_decay < 0:
             raise TrainingError(f"weight_decay must be >= 0, got {self.weight_decay}")
-        torch.set_num_threads(self.threads)
-        torch.manual_seed(self.seed)
-        rng = np.random.default_rng(self.seed)
+        if not isinstance(self.members, int) or self.members < 1:
+            raise TrainingError(f"members must be an int >= 1, got {self.members!r}")
+        if not isinstance(self.workers, int) or self.workers < 1:
+            raise TrainingError(f"workers must be an int >= 1, got {self.workers!r}")
         self.targets_ = list(targets) if targets is not None else data.targets()
         if not self.targets_:
             raise TrainingError("no target has a label in the training data")
         if len(data.graphs) < 2:
             raise TrainingError(f"need at least 2 training graphs, got {len(data.graphs)}")
+        if not label_matrix(data.labels, self.targets_)[1].any():
+            raise TrainingError(f"no usable (positive, finite) label for targets {self.targets_}")
+        start = time.perf_counter()
+        if self.members == 1:
+            runs = [self._fit_member(data, val, 0, self.progress)]
+        elif self.workers == 1:
+            runs = [self._fit_member(data, val, k, self.progress) for k in range(self.members)]
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            params = self.params()
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(min(self.workers, self.members), mp_context=ctx) as pool:
+                futures = [
+                    pool.submit(_fit_member_job, params, self.targets_, data, val, k)
+                    for k in range(self.members)
+                ]
+                runs = [f.result() for f in futures]
+        if len(runs) == 1:
+            model: PerfGNN | PerfEnsemble = PerfGNN(**runs[0].config)
+            model.load_state_dict(runs[0].state)
+        else:
+            model = PerfEnsemble(len(runs), **runs[0].config)
+            for member, run in zip(model.members, runs, strict=True):
+                member.load_state_dict(run.state)
+        model.eval()
+        self.model_ = model
+        self.history_ = runs[0].history
+        self.node_graphs_ = runs[0].node_graphs
+        self.member_best_epochs_ = [r.best_epoch for r in runs]
+        self.member_losses_ = [r.best_loss for r in runs]
+        self.best_epoch_ = max(self.member_best_epochs_)
+        self.best_loss_ = runs[0].best_loss
+        if len(runs) > 1:
+            self.best_loss_ = self._loss(val if val is not None and val.graphs else data)
+        self.train_seconds_ = time.perf_counter() - start
+        return self
+
+    def params(self) -> dict[str, Any]:
+        """The constructor arguments (without the progress callback, which cannot travel)."""
+        return {k: getattr(self, k) for k in _PARAMS}
+
+    def _loss(self, data: TrainingData) -> float:
+        y, mask = label_matrix(data.labels, self.targets_)
+        pred = torch.from_numpy(self.predict_log(data.graphs))
+        return float(masked_l1(pred, torch.from_numpy(y), torch.from_numpy(mask)))
+
+    def _fit_member(
+        self,
+        data: TrainingData,
+        val: TrainingData | None,
+        k: int,
+        progress: Callable[[int, float, float | None], None] | None,
+    ) -> _MemberFit:
+        seed = self.seed + k
+        torch.set_num_threads(self.threads)
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
         feats = features_list(data.graphs)
         y, mask = label_matrix(data.labels, self.targets_)
-        if not mask.any():
-            raise TrainingError(f"no usable (positive, finite) label for targets {self.targets_}")
         val_set = None
         if val is not None and val.graphs:
             vy, vm = label_matrix(val.labels, self.targets_)
@@ -297,9 +365,9 @@ class GNNRegressor:
         node_sets: list[tuple[np.ndarray, np.ndarray] | None] = []
         if self.readout == "lse" and self.node_weight > 0 and data.node_labels:
             node_sets = node_label_matrices(data.graphs, feats, data.node_labels, self.targets_)
-        self.node_graphs_ = sum(ns is not None for ns in node_sets)
-        if self.node_graphs_:
-            log.info("per-op targets on %d of %d training graphs", self.node_graphs_, len(feats))
+        node_graphs = sum(ns is not None for ns in node_sets)
+        if node_graphs:
+            log.info("per-op targets on %d of %d training graphs", node_graphs, len(feats))
         model = PerfGNN(**self.model_config(y.shape[1]))
         full = collate(feats)
         model.set_scaling(
@@ -313,8 +381,7 @@ class GNNRegressor:
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.epochs, eta_min=self.lr * 0.05)
         yt, mt = torch.from_numpy(y), torch.from_numpy(mask)
         best, best_state, best_epoch, waited = math.inf, None, -1, 0
-        self.history_: list[dict[str, float | None]] = []
-        start = time.perf_counter()
+        history: list[dict[str, float | None]] = []
         for epoch in range(self.epochs):
             model.train()
             order = rng.permutation(len(feats))
@@ -322,7 +389,7 @@ class GNNRegressor:
             for s in range(0, len(order), self.batch_size):
                 idx = order[s : s + self.batch_size]
                 fb = collate([feats[i] for i in idx])
-                if self.node_graphs_:
+                if node_graphs:
                     pred, per_op = model(**to_tensors(fb), return_nodes=True)
                     ny, nm, nf = _stack_nodes(
                         [node_sets[i] for i in idx], [len(feats[i][0]) for i in idx], y.shape[1]
@@ -351,9 +418,9 @@ class GNNRegressor:
                         masked_l1(model(**to_tensors(val_set[0])), val_set[1], val_set[2])
                     )
             score = val_loss if val_loss is not None else train_loss
-            self.history_.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
-            if self.progress is not None:
-                self.progress(epoch, train_loss, val_loss)
+            history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
+            if progress is not None:
+                progress(epoch, train_loss, val_loss)
             if score < best - 1e-5:
                 best, best_state, best_epoch, waited = (
                     score,
@@ -368,16 +435,40 @@ class GNNRegressor:
                     break
         if best_state is not None:
             model.load_state_dict(best_state)
-        model.eval()
-        self.model_ = model
-        self.best_epoch_ = best_epoch
-        self.best_loss_ = best
-        self.train_seconds_ = time.perf_counter() - start
-        return self
+        state = {name: t.detach().clone() for name, t in model.state_dict().items()}
+        return _MemberFit(model.config, state, best_epoch, best, history, node_graphs)
 
     def predict_log(self, graphs: Sequence[OpGraph]) -> np.ndarray:
         """Log-space predictions ``[G, T*M]`` in :func:`output_names` order."""
         return forward_log(self.model_, feature_batches(graphs), self.threads)
+
+
+@dataclass
+class _MemberFit:
+    """One trained member: its config, best weights and how it got there."""
+
+    config: dict[str, Any]
+    state: dict[str, torch.Tensor]
+    best_epoch: int
+    best_loss: float
+    history: list[dict[str, float | None]]
+    node_graphs: int
+
+
+_PARAMS = (
+    "conv", "hidden", "layers", "readout", "global_node", "dropout", "bidirectional", "epochs",
+    "batch_size", "lr", "weight_decay", "patience", "node_weight", "members", "workers", "seed",
+    "threads",
+)  # fmt: skip
+
+
+def _fit_member_job(
+    params: dict[str, Any], targets: list[str], data: TrainingData, val: TrainingData | None, k: int
+) -> _MemberFit:
+    """Member ``k`` in a worker process (module level, so that it pickles)."""
+    reg = GNNRegressor(**params)
+    reg.targets_ = targets
+    return reg._fit_member(data, val, k, None)
 
 
 def _stack_nodes(

@@ -147,6 +147,10 @@ def train(
     node_weight: Annotated[
         float, typer.Option(help="Weight of the per-op loss on Vela's per-layer cycles (lse readout; 0: off).")
     ] = 1.0,
+    members: Annotated[
+        int, typer.Option(min=1, help="Models trained from seeds seed, seed+1, ... and averaged (an ensemble).")
+    ] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Processes training ensemble members side by side.")] = 1,
     threads: Annotated[int, typer.Option(help="torch threads.")] = 1,
     compare: Annotated[
         bool, typer.Option("--compare", help="Train every model choice, keep the best on validation.")
@@ -177,7 +181,7 @@ def train(
         if progress and (epoch % 10 == 0):
             typer.echo(f"  epoch {epoch:4d}  train {train_loss:.4f}  val {val_loss if val_loss is None else round(val_loss, 4)}")
 
-    base = {"hidden": hidden, "layers": layers, "bidirectional": bidirectional, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "dropout": dropout, "node_weight": node_weight, "seed": seed, "threads": threads, "progress": show}
+    base = {"hidden": hidden, "layers": layers, "bidirectional": bidirectional, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "dropout": dropout, "node_weight": node_weight, "members": members, "workers": workers, "seed": seed, "threads": threads, "progress": show}
     choices = (
         [{"conv": c, "readout": r, "global_node": gn} for c, r, gn in tr.MODEL_CHOICES]
         if compare
@@ -188,6 +192,8 @@ def train(
         typer.echo(f"training {choice}")
         reg = tr.GNNRegressor(**base, **choice).fit(train_d, val_d)
         results.append((reg.best_loss_, choice, reg))
+        if members > 1:
+            typer.echo(f"  members' best epochs {reg.member_best_epochs_}, validation log-L1 {[round(v, 4) for v in reg.member_losses_]}")
         typer.echo(f"  best epoch {reg.best_epoch_}, validation log-L1 {reg.best_loss_:.4f}, {reg.train_seconds_:.0f} s")
     best_loss, best_choice, best = min(results, key=lambda r: r[0])
     test_metrics = evaluate_split(best, test_d) if test_d.graphs else {}
@@ -204,6 +210,7 @@ def train(
         "machine": _machine(),
         "comparison": [{"choice": c, "val_log_l1": loss} for loss, c, _ in results],
         "best_epoch": best.best_epoch_,
+        **({"member_best_epochs": best.member_best_epochs_, "member_val_log_l1": best.member_losses_} if members > 1 else {}),
         "val_log_l1": best_loss,
         "test": test_metrics,
         "note": "trained on a small development dataset" if len(data.graphs) < 1000 else "",
@@ -214,7 +221,9 @@ def train(
         typer.echo(f"  test {key}: MAPE {row['mape']:.1f}%  within10 {row['within10']:.0f}%  tau {row['kendall_tau']:.2f}")
 
 
-def leave_space_out_run(train_d: Any, val_d: Any, test_d: Any, *, meta: dict[str, Any], epochs: int, threads: int) -> dict[str, Any]:
+def leave_space_out_run(
+    train_d: Any, val_d: Any, test_d: Any, *, meta: dict[str, Any], epochs: int, members: int, threads: int
+) -> dict[str, Any]:
     """Train the checkpoint's model choice from scratch without one space; score it on that space."""
     from predictor import train as tr
     from predictor.evaluate import compare
@@ -223,7 +232,7 @@ def leave_space_out_run(train_d: Any, val_d: Any, test_d: Any, *, meta: dict[str
     r = tr.GNNRegressor(
         conv=cfg["conv"], hidden=cfg["hidden"], layers=cfg["layers"], readout=cfg["readout"],
         global_node=cfg["global_node"], bidirectional=cfg.get("bidirectional", False), epochs=epochs, seed=meta.get("seed", 0), threads=threads,
-        node_weight=meta.get("node_weight", 1.0),
+        node_weight=meta.get("node_weight", 1.0), members=members,
     ).fit(train_d, val_d, targets=meta["targets"])
     return compare(r, train_d, test_d)
 
@@ -237,6 +246,10 @@ def evaluate(
         bool, typer.Option(help="Also retrain once per search space with that space held out.")
     ] = False,
     epochs: Annotated[int, typer.Option(help="Most epochs of each leave-one-space-out run.")] = 200,
+    members: Annotated[
+        int | None,
+        typer.Option(min=1, help="Ensemble members of each leave-one-space-out run (default: the checkpoint's)."),
+    ] = None,
     threads: Annotated[int, typer.Option(help="torch threads.")] = 1,
     workers: Annotated[
         int, typer.Option(min=1, help="Leave-one-space-out runs trained side by side (processes).")
@@ -265,6 +278,7 @@ def evaluate(
     reg.model_, reg.targets_ = model, meta["targets"]
     result = compare(reg, train_d, test_d, seed=meta.get("seed", 0))
     loso = {}
+    n_members = members or int(meta["model"].get("members", 1))
     if leave_space_out:
         spaces = sorted(set(data.spaces))
         jobs = {}
@@ -272,7 +286,7 @@ def evaluate(
             tri, vai, tei = tr.split_leave_space_out(data.spaces, data.arch_ids, space, seed=meta.get("seed", 0))
             typer.echo(f"leave out {space}: train {len(tri)}, test {len(tei)} graphs")
             jobs[space] = (data.subset(tri), data.subset(vai), data.subset(tei))
-        args = {"meta": meta, "epochs": epochs, "threads": threads}
+        args = {"meta": meta, "epochs": epochs, "members": n_members, "threads": threads}
         if workers > 1:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -284,7 +298,8 @@ def evaluate(
         else:
             loso = {space: leave_space_out_run(*parts, **args) for space, parts in jobs.items()}
     noise = {t: noise_floor(p) for t, p in data.noise.items()}
-    path = write_report(result, test_d, out, {**meta, "dataset_hash": data_hash}, noise, loso or None)
+    how = f"the checkpoint's model choice, at most {epochs} epochs, {n_members} member{'s' if n_members > 1 else ''}" if loso else ""
+    path = write_report(result, test_d, out, {**meta, "dataset_hash": data_hash}, noise, loso or None, how)
     typer.echo(f"wrote {path}")
     for r in result["rows"]:
         if r["space"] == "all" and r["predictor"] == "gnn" and r["metric"] == "latency_ms":

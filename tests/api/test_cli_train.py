@@ -9,6 +9,7 @@ from support.toy_graphs import toy_graph
 
 from api.cli.train import load_training_data
 from dataset.store import Store
+from predictor.checkpoint import load_checkpoint
 
 
 def _store(path: Path, vela_extra: dict) -> tuple[Store, int]:
@@ -62,8 +63,9 @@ def test_graphs_without_usable_per_op_cycles_give_no_node_labels(tmp_path, extra
 
 
 def test_train_then_evaluate_with_parallel_leave_space_out(tmp_path):
-    """The two commands end to end on a real store: a checkpoint, then a report whose
-    leave-one-space-out runs were trained in two processes."""
+    """The two commands end to end on a real store: an ensemble checkpoint whose members trained
+    in two processes, then a report whose leave-one-space-out runs (ensembles too) were trained in
+    two processes."""
     import subprocess
     import sys
 
@@ -91,11 +93,15 @@ def test_train_then_evaluate_with_parallel_leave_space_out(tmp_path):
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 
-    edgeperf("train", "--db", str(db), "--out", str(ck), "--epochs", "3", "--hidden", "16",
-             "--readout", "lse", "--no-progress")  # fmt: skip
+    out = edgeperf("train", "--db", str(db), "--out", str(ck), "--epochs", "3", "--hidden", "16",
+                   "--readout", "lse", "--members", "2", "--workers", "2", "--no-progress")  # fmt: skip
+    assert "members' best epochs" in out
+    _, meta = load_checkpoint(ck)
+    assert meta["model"]["members"] == 2 and len(meta["member_best_epochs"]) == 2
     out = edgeperf("evaluate", "--db", str(db), "--checkpoint", str(ck), "--out", str(report),
                    "--leave-space-out", "--epochs", "2", "--workers", "2")  # fmt: skip
     assert "leave out small" in out and "leave out wide" in out
     text = report.read_text()
     section = text[text.index("## Leave one search space out") :]
     assert "small" in section and "wide" in section
+    assert "at most 2 epochs, 2 members" in section

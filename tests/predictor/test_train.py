@@ -315,3 +315,48 @@ def test_bidirectional_model_round_trips_through_a_checkpoint(data, tmp_path):
 
     feats = [graph_features(g) for g in data.graphs[:4]]
     np.testing.assert_allclose(predict_log(model, feats), reg.predict_log(data.graphs[:4]), rtol=1e-6)
+
+
+def test_ensemble_averages_members_and_member_zero_is_the_single_model(data, fitted, tmp_path):
+    from predictor.model import PerfEnsemble
+
+    tr, va, _ = split_by_architecture(data.arch_ids, seed=0)
+    cfg = {**FAST, "epochs": 20, "patience": 20}
+    single = GNNRegressor(seed=0, **cfg).fit(data.subset(tr), data.subset(va))
+    ens = GNNRegressor(seed=0, members=2, **cfg).fit(data.subset(tr), data.subset(va))
+    assert isinstance(ens.model_, PerfEnsemble) and ens.model_.config["members"] == 2
+    first, second = ens.model_.members
+    for name, t in single.model_.state_dict().items():
+        torch.testing.assert_close(first.state_dict()[name], t, rtol=0, atol=0)
+    assert not torch.equal(first.inp.weight, second.inp.weight)  # seeded apart
+    assert len(ens.member_best_epochs_) == 2 and ens.best_epoch_ == max(ens.member_best_epochs_)
+    fb = to_tensors(featurize(data.graphs[:6]))
+    with torch.inference_mode():
+        mean = (first(**fb) + second(**fb)) / 2
+        torch.testing.assert_close(ens.model_(**fb), mean)
+    # The ensemble's validation loss is its own, not a member's.
+    vy, vm = label_matrix(data.subset(va).labels, ens.targets_)
+    pred = torch.from_numpy(ens.predict_log(data.subset(va).graphs))
+    assert ens.best_loss_ == pytest.approx(float(masked_l1(pred, torch.from_numpy(vy), torch.from_numpy(vm))))
+    path = ck.save_checkpoint(ens, tmp_path / "ens.pt")
+    model, meta = ck.load_checkpoint(path)
+    assert isinstance(model, PerfEnsemble) and meta["model"]["members"] == 2
+    np.testing.assert_allclose(
+        ck.load_checkpoint(path)[0](**fb).detach().numpy(), ens.predict_log(data.graphs[:6]), rtol=1e-6
+    )
+
+
+def test_ensemble_members_train_the_same_in_worker_processes(data):
+    tr, va, _ = split_by_architecture(data.arch_ids, seed=0)
+    cfg = {**FAST, "epochs": 8, "patience": 8, "members": 2}
+    here = GNNRegressor(seed=0, **cfg).fit(data.subset(tr), data.subset(va))
+    apart = GNNRegressor(seed=0, workers=2, **cfg).fit(data.subset(tr), data.subset(va))
+    assert apart.member_best_epochs_ == here.member_best_epochs_
+    for name, t in here.model_.state_dict().items():
+        torch.testing.assert_close(apart.model_.state_dict()[name], t)
+
+
+@pytest.mark.parametrize(("option", "match"), [({"members": 0}, "members must be"), ({"workers": 0}, "workers must be")])
+def test_fit_refuses_bad_ensemble_options(data, option, match):
+    with pytest.raises(TrainingError, match=match):
+        GNNRegressor(**{**FAST, **option}).fit(data.subset([0, 1]))
