@@ -212,6 +212,8 @@ class GNNRegressor:
         node_weight: Weight of the per-op loss (``lse`` readout and per-op labels only; 0: off).
         members: Models trained from different seeds and averaged in log space (1: one model).
         workers: Processes training members side by side.
+        report_every: Members trained in worker processes print their losses every this many
+            epochs (0: silent); the ``progress`` callback serves the in-process case.
         seed: Seeds parameter initialisation and batch order.
         threads: torch intra-op threads.
         progress: Callback ``(epoch, train_loss, val_loss)`` after every epoch.
@@ -234,6 +236,7 @@ class GNNRegressor:
         node_weight: float = 1.0,
         members: int = 1,
         workers: int = 1,
+        report_every: int = 0,
         seed: int = 0,
         threads: int = 1,
         progress: Callable[[int, float, float | None], None] | None = None,
@@ -253,6 +256,7 @@ class GNNRegressor:
         self.node_weight = node_weight
         self.members = members
         self.workers = workers
+        self.report_every = report_every
         self.seed = seed
         self.threads = threads
         self.progress = progress
@@ -308,7 +312,7 @@ class GNNRegressor:
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(min(self.workers, self.members), mp_context=ctx) as pool:
                 futures = [
-                    pool.submit(_fit_member_job, params, self.targets_, data, val, k)
+                    pool.submit(_fit_member_job, params, self.targets_, data, val, k, self.report_every)
                     for k in range(self.members)
                 ]
                 runs = [f.result() for f in futures]
@@ -457,18 +461,30 @@ class _MemberFit:
 
 _PARAMS = (
     "conv", "hidden", "layers", "readout", "global_node", "dropout", "bidirectional", "epochs",
-    "batch_size", "lr", "weight_decay", "patience", "node_weight", "members", "workers", "seed",
-    "threads",
+    "batch_size", "lr", "weight_decay", "patience", "node_weight", "members", "workers",
+    "report_every", "seed", "threads",
 )  # fmt: skip
 
 
 def _fit_member_job(
-    params: dict[str, Any], targets: list[str], data: TrainingData, val: TrainingData | None, k: int
+    params: dict[str, Any],
+    targets: list[str],
+    data: TrainingData,
+    val: TrainingData | None,
+    k: int,
+    report_every: int = 0,
 ) -> _MemberFit:
-    """Member ``k`` in a worker process (module level, so that it pickles)."""
+    """Member ``k`` in a worker process (module level, so that it pickles); with
+    ``report_every``, prints its losses to stdout every that many epochs."""
+
+    def report(epoch: int, train_loss: float, val_loss: float | None) -> None:
+        if epoch % report_every == 0:
+            shown = "-" if val_loss is None else f"{val_loss:.4f}"
+            print(f"  member {k} epoch {epoch:4d}  train {train_loss:.4f}  val {shown}", flush=True)
+
     reg = GNNRegressor(**params)
     reg.targets_ = targets
-    return reg._fit_member(data, val, k, None)
+    return reg._fit_member(data, val, k, report if report_every > 0 else None)
 
 
 def _stack_nodes(

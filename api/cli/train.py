@@ -181,7 +181,7 @@ def train(
         if progress and (epoch % 10 == 0):
             typer.echo(f"  epoch {epoch:4d}  train {train_loss:.4f}  val {val_loss if val_loss is None else round(val_loss, 4)}")
 
-    base = {"hidden": hidden, "layers": layers, "bidirectional": bidirectional, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "dropout": dropout, "node_weight": node_weight, "members": members, "workers": workers, "seed": seed, "threads": threads, "progress": show}
+    base = {"hidden": hidden, "layers": layers, "bidirectional": bidirectional, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "dropout": dropout, "node_weight": node_weight, "members": members, "workers": workers, "report_every": 10 if progress else 0, "seed": seed, "threads": threads, "progress": show}
     choices = (
         [{"conv": c, "readout": r, "global_node": gn} for c, r, gn in tr.MODEL_CHOICES]
         if compare

@@ -346,11 +346,13 @@ def test_ensemble_averages_members_and_member_zero_is_the_single_model(data, fit
     )
 
 
-def test_ensemble_members_train_the_same_in_worker_processes(data):
+def test_ensemble_members_train_the_same_in_worker_processes(data, capfd):
     tr, va, _ = split_by_architecture(data.arch_ids, seed=0)
     cfg = {**FAST, "epochs": 8, "patience": 8, "members": 2}
     here = GNNRegressor(seed=0, **cfg).fit(data.subset(tr), data.subset(va))
-    apart = GNNRegressor(seed=0, workers=2, **cfg).fit(data.subset(tr), data.subset(va))
+    apart = GNNRegressor(seed=0, workers=2, report_every=4, **cfg).fit(data.subset(tr), data.subset(va))
+    shown = capfd.readouterr().out
+    assert "member 0 epoch    4" in shown and "member 1 epoch    4" in shown
     assert apart.member_best_epochs_ == here.member_best_epochs_
     for name, t in here.model_.state_dict().items():
         torch.testing.assert_close(apart.model_.state_dict()[name], t)
