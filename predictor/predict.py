@@ -21,7 +21,7 @@ from predictor.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
 from predictor.errors import UnknownTargetError
 from predictor.features import FeatureBatch, GraphFeatures, features_list
 from predictor.graph import OpGraph
-from predictor.model import PerfGNN
+from predictor.model import PerfEnsemble, PerfGNN
 from predictor.reader import read_model
 from predictor.targets import METRICS, TARGETS, Target, get_target
 from predictor.train import feature_batches, forward_log, predict_log
@@ -38,7 +38,7 @@ class Predictor:
     """Predicts every target's metrics for batches of graphs.
 
     Args:
-        model: A trained :class:`PerfGNN`.
+        model: A trained :class:`PerfGNN` or :class:`PerfEnsemble`.
         meta: Its checkpoint metadata (targets, schema, provenance).
         calibrations: Calibrated targets by name (:mod:`predictor.calibrate`).
         threads: torch intra-op threads for the forward pass.
@@ -49,7 +49,7 @@ class Predictor:
 
     def __init__(
         self,
-        model: PerfGNN,
+        model: PerfGNN | PerfEnsemble,
         meta: dict[str, Any],
         calibrations: dict[str, Calibration] | None = None,
         threads: int = 1,

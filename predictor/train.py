@@ -510,7 +510,7 @@ def feature_batches(graphs: Sequence[OpGraph], batch_size: int = 512) -> Iterabl
 PARALLEL_MIN_NODES = 1024
 
 
-def forward_log(model: PerfGNN, batches: Iterable[FeatureBatch], threads: int = 1) -> np.ndarray:
+def forward_log(model: PerfGNN | PerfEnsemble, batches: Iterable[FeatureBatch], threads: int = 1) -> np.ndarray:
     """Log-space outputs ``[G, n_outputs]`` of ``model`` over feature batches, without autograd.
 
     Runs on ``threads`` torch threads (one for batches under :data:`PARALLEL_MIN_NODES` nodes) and
@@ -529,7 +529,7 @@ def forward_log(model: PerfGNN, batches: Iterable[FeatureBatch], threads: int = 
 
 
 def predict_log(
-    model: PerfGNN, feats: Sequence[GraphFeatures], threads: int = 1, batch_size: int = 512
+    model: PerfGNN | PerfEnsemble, feats: Sequence[GraphFeatures], threads: int = 1, batch_size: int = 512
 ) -> np.ndarray:
     """Run ``model`` over precomputed per-graph features in batches, without autograd."""
     batches = (collate(feats[s : s + batch_size]) for s in range(0, len(feats), batch_size))
