@@ -85,6 +85,7 @@ def main() -> None:
     ap.add_argument("--max-ops", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--checkpoint", help="GNN checkpoint (default: the shipped one)")
+    ap.add_argument("--members", type=int, help="of an ensemble, use only the first N members")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     load1, _, _ = os.getloadavg()
@@ -99,7 +100,7 @@ def main() -> None:
         f"{len(graphs)} graphs of <= {args.max_ops} ops (mean {mean_ops:.0f}), {args.threads} torch threads"
     )
 
-    p = Predictor.load(args.checkpoint, threads=args.threads, analytic="gnn")
+    p = Predictor.load(args.checkpoint, threads=args.threads, analytic="gnn", members=args.members)
     p.predict_array(graphs[:64])  # warm up
     batches = list(feature_batches(graphs, p.batch_size))
     t_feat = best_of(lambda: list(feature_batches(graphs, p.batch_size)), args.repeats)

@@ -77,9 +77,16 @@ class Predictor:
         registry: str | Path | None = None,
         threads: int = 1,
         analytic: str = "direct",
+        members: int | None = None,
     ) -> Predictor:
-        """The checkpoint at ``path`` (default: the shipped one) with the registered calibrations."""
+        """The checkpoint at ``path`` (default: the shipped one) with the registered calibrations.
+
+        ``members``: of an ensemble checkpoint, answer with its first ``members`` only (one forward
+        pass each): faster, for NAS loops, at the single model's accuracy (docs/predictor.md).
+        """
         model, meta = load_checkpoint(path or DEFAULT_CHECKPOINT)
+        if members is not None:
+            model = first_members(model, members)
         return cls(model, meta, load_registry(registry), threads=threads, analytic=analytic)
 
     # -- targets ------------------------------------------------------------------------------
@@ -272,3 +279,18 @@ def _total_macs(graphs: Sequence[OpGraph]) -> np.ndarray:
 def set_threads(threads: int) -> None:
     """Set torch's intra-op threads (the service and CLI call this once)."""
     torch.set_num_threads(threads)
+
+
+def first_members(model: PerfGNN | PerfEnsemble, members: int) -> PerfGNN | PerfEnsemble:
+    """``model`` cut to its first ``members`` (a single GNN counts as one)."""
+    have = len(model.members) if isinstance(model, PerfEnsemble) else 1
+    if not isinstance(members, int) or not 1 <= members <= have:
+        raise ValueError(f"members must be an int in [1, {have}] for this checkpoint, got {members!r}")
+    if members == have:
+        return model
+    if members == 1:
+        return model.members[0]
+    cut = PerfEnsemble(members, **{k: v for k, v in model.config.items() if k != "members"})
+    for dst, src in zip(cut.members, model.members, strict=False):
+        dst.load_state_dict(src.state_dict())
+    return cut.eval()

@@ -362,3 +362,24 @@ def test_ensemble_members_train_the_same_in_worker_processes(data, capfd):
 def test_fit_refuses_bad_ensemble_options(data, option, match):
     with pytest.raises(TrainingError, match=match):
         GNNRegressor(**{**FAST, **option}).fit(data.subset([0, 1]))
+
+
+def test_predictor_can_answer_with_the_first_members_of_an_ensemble(data, tmp_path):
+    from predictor.model import PerfGNN
+    from predictor.predict import Predictor
+
+    tr, va, _ = split_by_architecture(data.arch_ids, seed=0)
+    ens = GNNRegressor(seed=0, members=2, **{**FAST, "epochs": 6, "patience": 6}).fit(data.subset(tr), data.subset(va))
+    path = ck.save_checkpoint(ens, tmp_path / "ens.pt")
+    whole, first = Predictor.load(path, registry=tmp_path / "t.json"), Predictor.load(path, registry=tmp_path / "t.json", members=1)
+    assert isinstance(first.model, PerfGNN)
+    graphs = data.graphs[:5]
+    fb = to_tensors(featurize(graphs))
+    with torch.inference_mode():
+        member0 = ens.model_.members[0](**fb).numpy()
+    # predict_array is [graphs, targets, metrics] in output order: flattened, member 0's outputs.
+    got = first.predict_array(graphs).reshape(len(graphs), -1)
+    np.testing.assert_allclose(np.log(got), member0, rtol=1e-5)
+    assert not np.allclose(whole.predict_array(graphs), first.predict_array(graphs))
+    with pytest.raises(ValueError, match=r"members must be an int in \[1, 2\]"):
+        Predictor.load(path, registry=tmp_path / "t.json", members=3)
