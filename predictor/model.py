@@ -232,6 +232,18 @@ class PerfEnsemble(nn.Module):
             )
         return torch.stack(outs).mean(0)
 
+    def first(self, n: int) -> PerfGNN | PerfEnsemble:
+        """The first ``n`` members (sharing their weights): member 0 itself for ``n`` = 1."""
+        if not isinstance(n, int) or not 1 <= n <= len(self.members):
+            raise ValueError(f"members must be an int in [1, {len(self.members)}] for this checkpoint, got {n!r}")
+        if n == 1:
+            return self.members[0]
+        if n == len(self.members):
+            return self
+        cut = PerfEnsemble(n, **{k: v for k, v in self.config.items() if k != "members"})
+        cut.members = nn.ModuleList(self.members[:n])
+        return cut.eval()
+
 
 def build_model(config: dict[str, Any]) -> PerfGNN | PerfEnsemble:
     """The model a checkpoint's ``config`` describes: one GNN, or an ensemble with ``members``."""

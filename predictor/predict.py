@@ -86,7 +86,10 @@ class Predictor:
         """
         model, meta = load_checkpoint(path or DEFAULT_CHECKPOINT)
         if members is not None:
-            model = first_members(model, members)
+            if isinstance(model, PerfEnsemble):
+                model = model.first(members)
+            elif members != 1:
+                raise ValueError(f"members must be an int in [1, 1] for this checkpoint, got {members!r}")
         return cls(model, meta, load_registry(registry), threads=threads, analytic=analytic)
 
     # -- targets ------------------------------------------------------------------------------
@@ -280,17 +283,3 @@ def set_threads(threads: int) -> None:
     """Set torch's intra-op threads (the service and CLI call this once)."""
     torch.set_num_threads(threads)
 
-
-def first_members(model: PerfGNN | PerfEnsemble, members: int) -> PerfGNN | PerfEnsemble:
-    """``model`` cut to its first ``members`` (a single GNN counts as one)."""
-    have = len(model.members) if isinstance(model, PerfEnsemble) else 1
-    if not isinstance(members, int) or not 1 <= members <= have:
-        raise ValueError(f"members must be an int in [1, {have}] for this checkpoint, got {members!r}")
-    if members == have:
-        return model
-    if members == 1:
-        return model.members[0]
-    cut = PerfEnsemble(members, **{k: v for k, v in model.config.items() if k != "members"})
-    for dst, src in zip(cut.members, model.members, strict=False):
-        dst.load_state_dict(src.state_dict())
-    return cut.eval()

@@ -383,3 +383,15 @@ def test_predictor_can_answer_with_the_first_members_of_an_ensemble(data, tmp_pa
     assert not np.allclose(whole.predict_array(graphs), first.predict_array(graphs))
     with pytest.raises(ValueError, match=r"members must be an int in \[1, 2\]"):
         Predictor.load(path, registry=tmp_path / "t.json", members=3)
+
+
+def test_ensemble_first_members_share_weights_and_average_only_those(data):
+    from predictor.model import PerfEnsemble
+
+    ens = PerfEnsemble(3, n_outputs=4, hidden=16).eval()
+    two = ens.first(2)
+    assert two.config["members"] == 2 and two.members[1] is ens.members[1]
+    fb = to_tensors(featurize(data.graphs[:3]))
+    with torch.inference_mode():
+        torch.testing.assert_close(two(**fb), (ens.members[0](**fb) + ens.members[1](**fb)) / 2)
+    assert ens.first(1) is ens.members[0] and ens.first(3) is ens
