@@ -1,6 +1,8 @@
 """Analytic hardware models: number formats, MAC units, accelerators. Knows nothing of TFLite."""
 
 from hwmodels.accelerator import (
+    ACCELERATORS,
+    ETHOSU_SYSTEMS,
     PRESETS,
     AcceleratorConfig,
     LayerCost,
@@ -22,6 +24,8 @@ from hwmodels.mac import MacUnit, mac_unit
 from hwmodels.nodes import get_node
 
 __all__ = [
+    "ACCELERATORS",
+    "ETHOSU_SYSTEMS",
     "FORMATS",
     "PRESETS",
     "AcceleratorConfig",

@@ -3,7 +3,12 @@
 A layer takes ``cycles = max(compute, memory)`` (Vela's roofline habit): compute from its MACs
 over the array's used MACs (reduction mapped onto rows, output channels onto columns, as a
 weight-stationary systolic array; SCALE-Sim, Samajdar et al. 2018), memory from off-chip bytes
-over bandwidth. Energy = MACs x pJ/MAC + SRAM and off-chip bytes x pJ/byte + leakage x time.
+over bandwidth (and SRAM bytes over SRAM bandwidth where the config bounds it). Energy = MACs x
+pJ/MAC + SRAM and off-chip bytes x pJ/byte + leakage x time.
+
+Two families of config: :data:`PRESETS`, one MAC array of equal area per number format (the
+format what-ifs), and :data:`ETHOSU_SYSTEMS`, rooflines of the Arm Ethos-U systems that the
+dataset's Vela labels are compiled for (the predictor's per-target analytic priors).
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class AcceleratorConfig:
         offchip_gbps: Off-chip bandwidth, GB/s (1e9 bytes/s).
         offchip_kind: ``"dram"`` or ``"flash"``: sets the off-chip energy per byte.
         leakage_mw: Static power, mW (``None``: the MAC array's gates x the node's leakage).
+        sram_gbps: On-chip SRAM bandwidth, GB/s (``None``: SRAM never limits).
+        vector_lanes: Non-MAC operations per cycle (``None``: ``cols``).
     """
 
     name: str
@@ -52,6 +59,8 @@ class AcceleratorConfig:
     offchip_gbps: float = 8.0
     offchip_kind: str = "dram"
     leakage_mw: float | None = None
+    sram_gbps: float | None = None
+    vector_lanes: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -64,7 +73,8 @@ class LayerCost:
     Attributes:
         name: Layer label.
         macs: Multiply-accumulates.
-        compute_cycles / memory_cycles: The two sides of the roofline.
+        compute_cycles / memory_cycles: The two sides of the roofline (memory: the slower of
+            off-chip and SRAM traffic).
         cycles: ``max(compute_cycles, memory_cycles)``.
         utilisation: Share of the array's MACs doing useful work during compute.
         latency_ms: Time, ms.
@@ -186,6 +196,8 @@ class _Constants:
     ms_per_cycle: float
     static_mw: float
     sram_bytes: float
+    sram_bytes_per_cycle: float
+    lanes: int
 
 
 def _validate(a: AcceleratorConfig) -> None:
@@ -199,6 +211,11 @@ def _validate(a: AcceleratorConfig) -> None:
             f"accelerator {a.name!r}: offchip_kind must be one of {list(OFFCHIP_KINDS)}, "
             f"got {a.offchip_kind!r}"
         )
+    for attr in ("sram_gbps", "vector_lanes"):
+        if getattr(a, attr) is not None and not getattr(a, attr) > 0:
+            raise EstimateError(
+                f"accelerator {a.name!r}: {attr} must be > 0 or None, got {getattr(a, attr)}"
+            )
     if a.leakage_mw is not None and a.leakage_mw < 0:
         raise EstimateError(f"accelerator {a.name!r}: leakage_mw must be >= 0, got {a.leakage_mw}")
 
@@ -226,6 +243,10 @@ def _constants(a: AcceleratorConfig) -> _Constants:
         ms_per_cycle=1e-3 / a.clock_mhz,
         static_mw=leak_mw,
         sram_bytes=a.sram_kb * 1024,
+        sram_bytes_per_cycle=(
+            a.sram_gbps * 1e3 / a.clock_mhz if a.sram_gbps is not None else float("inf")
+        ),
+        lanes=a.vector_lanes if a.vector_lanes is not None else a.cols,
     )
 
 
@@ -248,15 +269,15 @@ def _layer_cost(w: LayerWork, k: _Constants) -> LayerCost:
         compute = w.macs * row_folds * col_folds / (red * out_ch)  # = MACs / (rows*cols*util)
     else:
         util = 0.0
-        compute = (w.elem_ops + w.macs) / k.cols
+        compute = (w.elem_ops + w.macs) / k.lanes
     # Weights stream from off-chip once; activations spill off-chip when they do not fit.
     working = weight_b + in_b + out_b
     offchip_b = weight_b + (in_b + out_b if in_b + out_b > k.sram_bytes else 0.0)
-    memory = offchip_b / k.offchip_bytes_per_cycle
-    cycles = max(compute, memory, 1.0)
-    latency_ms = cycles * k.ms_per_cycle
     # SRAM: weights written then read, inputs read once per column fold, outputs written.
     sram_b = 2 * weight_b + in_b * col_folds + out_b
+    memory = max(offchip_b / k.offchip_bytes_per_cycle, sram_b / k.sram_bytes_per_cycle)
+    cycles = max(compute, memory, 1.0)
+    latency_ms = cycles * k.ms_per_cycle
     return LayerCost(
         name=w.name,
         macs=w.macs,
@@ -334,12 +355,43 @@ def _build_presets() -> dict[str, AcceleratorConfig]:
 
 PRESETS: dict[str, AcceleratorConfig] = _build_presets()
 
+# Rooflines of the Ethos-U systems in Vela 5.2's Arm/vela.ini that dataset/targets.py compiles
+# for. MAC array: Vela's ArchitectureConfig (dot products 8 deep on rows; OFM micro-block x 8
+# channels on columns), elementwise units as vector lanes; U85's (not in Vela's Python tables)
+# scaled from U65's. Bandwidth = AXI bytes/cycle (U55 8, U65/U85 16; Vela architecture_features)
+# x ports x the system config's clock scale. The U55's Shared_Sram mode keeps the whole arena in
+# SRAM (bounded only by its 32-bit address space), weights in flash; U65/U85 run
+# Dedicated_Sram_384KB: a 384 KB SRAM, weights and what does not fit in DRAM.
+_ETHOSU_NODE = "45nm"  # as hwmodels.ethosu prices Ethos-U energy
+ETHOSU_SYSTEMS: dict[str, AcceleratorConfig] = {
+    a.name: a
+    for a in (
+        AcceleratorConfig(
+            name="ethos-u55-128", fmt="int8", acc="int32", rows=8, cols=16, node=_ETHOSU_NODE,
+            clock_mhz=500.0, sram_kb=4.0 * 1024**2, offchip_gbps=0.5, offchip_kind="flash",
+            sram_gbps=4.0, vector_lanes=4,
+        ),
+        AcceleratorConfig(
+            name="ethos-u65-256", fmt="int8", acc="int32", rows=8, cols=32, node=_ETHOSU_NODE,
+            clock_mhz=1000.0, sram_kb=384.0, offchip_gbps=3.75, offchip_kind="dram",
+            sram_gbps=16.0, vector_lanes=8,
+        ),
+        AcceleratorConfig(
+            name="ethos-u85-512", fmt="int8", acc="int32", rows=8, cols=64, node=_ETHOSU_NODE,
+            clock_mhz=1000.0, sram_kb=384.0, offchip_gbps=12.0, offchip_kind="dram",
+            sram_gbps=32.0, vector_lanes=16,
+        ),
+    )
+}
+#: Every config :func:`get_accelerator` knows by name.
+ACCELERATORS: dict[str, AcceleratorConfig] = {**PRESETS, **ETHOSU_SYSTEMS}
+
 
 def get_accelerator(name: str) -> AcceleratorConfig:
-    """Look a preset up by name, raising if unknown."""
+    """Look a preset or an Ethos-U system up by name, raising if unknown."""
     try:
-        return PRESETS[name.strip().lower()]
+        return ACCELERATORS[name.strip().lower()]
     except KeyError:
         raise UnknownAcceleratorError(
-            f"unknown accelerator {name!r}; expected one of: {', '.join(PRESETS)}"
+            f"unknown accelerator {name!r}; expected one of: {', '.join(ACCELERATORS)}"
         ) from None

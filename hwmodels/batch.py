@@ -100,15 +100,15 @@ def layer_costs(work: LayerWorkArrays, accelerator: str) -> LayerCostArrays:
     compute = np.where(
         on_array,
         (macs * row_folds * col_folds) / (red * out_ch),
-        (elem_ops + macs) / k.cols,
+        (elem_ops + macs) / k.lanes,
     )
     # Weights stream from off-chip once; activations spill off-chip when they do not fit.
     working = weight_b + in_b + out_b
     io_b = in_b + out_b
     offchip_b = weight_b + np.where(io_b > k.sram_bytes, io_b, 0.0)
-    memory = offchip_b / k.offchip_bytes_per_cycle
-    latency_ms = np.maximum(np.maximum(compute, memory), 1.0) * k.ms_per_cycle
     sram_b = 2 * weight_b + in_b * col_folds + out_b
+    memory = np.maximum(offchip_b / k.offchip_bytes_per_cycle, sram_b / k.sram_bytes_per_cycle)
+    latency_ms = np.maximum(np.maximum(compute, memory), 1.0) * k.ms_per_cycle
     return LayerCostArrays(
         latency_ms=latency_ms,
         mac_mj=(macs + elem_ops) * k.mac_mj,

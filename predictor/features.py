@@ -2,8 +2,9 @@
 
 PerfSAGE (arXiv 2301.10999) describes an operator by a learned op-type embedding, its output shape
 and its numeric builtin options; we add its work (MACs, weight/activation bytes), dtypes and the
-``hwmodels`` analytic per-layer cost as a prior, and describe each edge by its tensor's size and
-dtype. The layout is one versioned schema: a checkpoint records it and refuses another.
+``hwmodels`` analytic per-layer cost on each prior accelerator (the generic INT8 array and the
+roofline of each Ethos-U system the Vela labels are compiled for), and describe each edge by its
+tensor's size and dtype. The layout is one versioned schema: a checkpoint records it and refuses another.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from hwmodels.work import OpKind
 from predictor.graph import OpGraph, classify_precision
 from predictor.tflite_schema import BUILTIN_OPERATORS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Op-type vocabulary: index 0 is "unknown or custom", then TFLite builtins in schema order.
 OP_TYPES: tuple[str, ...] = ("<unknown>", *BUILTIN_OPERATORS.values())
@@ -61,14 +62,19 @@ WORK_FIELDS: tuple[str, ...] = (
     "in_channels",
     "out_channels",
 )
-#: hwmodels preset whose per-layer cost is the analytic prior of every node.
-PRIOR_ACCELERATOR = "npu-int8"
+#: hwmodels configs whose per-layer costs are the analytic priors of every node: the generic
+#: INT8 array (every target's common prior) and the rooflines of the three Ethos-U systems (where
+#: the tensors spill, what bounds a layer, on each).
+PRIOR_ACCELERATORS: tuple[str, ...] = ("npu-int8", "ethos-u55-128", "ethos-u65-256", "ethos-u85-512")
+#: Node prior columns per accelerator.
 PRIOR_FIELDS: tuple[str, ...] = (
     "prior_latency_us",
     "prior_energy_uj",
     "prior_sram_kb",
     "prior_utilisation",
 )
+#: Graph prior columns per accelerator (totals; SRAM: the peak).
+GRAPH_PRIOR_FIELDS: tuple[str, ...] = ("prior_latency_us", "prior_energy_uj", "prior_sram_kb")
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8", "dynamic_int8", "int16x8", "mixed")
 GRAPH_FIELDS: tuple[str, ...] = (
     "num_ops",
@@ -78,9 +84,6 @@ GRAPH_FIELDS: tuple[str, ...] = (
     "weight_bytes",
     "activation_bytes",
     "input_elems",
-    "prior_latency_us",
-    "prior_energy_uj",
-    "prior_sram_kb",
 )
 
 # Column layout of the node matrix (the op-type index is a separate integer column).
@@ -94,9 +97,11 @@ _KH = _WORK0 + len(WORK_FIELDS)
 _DT0 = _KH + 2
 _WDT0 = _DT0 + len(DTYPES)
 _PRIOR0 = _WDT0 + len(DTYPES)
-NODE_DIM = _PRIOR0 + len(PRIOR_FIELDS)
+NODE_DIM = _PRIOR0 + len(PRIOR_FIELDS) * len(PRIOR_ACCELERATORS)
 EDGE_DIM = 2 + len(DTYPES)
-GRAPH_DIM = len(GRAPH_FIELDS) + len(PRECISIONS)
+_GPRIOR0 = len(GRAPH_FIELDS)
+_GPREC0 = _GPRIOR0 + len(GRAPH_PRIOR_FIELDS) * len(PRIOR_ACCELERATORS)
+GRAPH_DIM = _GPREC0 + len(PRECISIONS)
 
 
 def schema() -> dict[str, Any]:
@@ -110,8 +115,9 @@ def schema() -> dict[str, Any]:
         "paddings": list(PADDINGS),
         "numeric_options": list(NUMERIC_OPTIONS),
         "work_fields": list(WORK_FIELDS),
-        "prior_accelerator": PRIOR_ACCELERATOR,
+        "prior_accelerators": list(PRIOR_ACCELERATORS),
         "prior_fields": list(PRIOR_FIELDS),
+        "graph_prior_fields": list(GRAPH_PRIOR_FIELDS),
         "graph_fields": list(GRAPH_FIELDS),
         "precisions": list(PRECISIONS),
         "node_dim": NODE_DIM,
@@ -345,18 +351,24 @@ def _assemble(
         kernel_w=m[:, _C_KERNEL + 1],
         out_channels=m[:, _W["out_channels"]],
     )
-    cost = layer_costs(work, PRIOR_ACCELERATOR)
-    x[main, _PRIOR0:] = np.log1p(
-        np.stack([cost.latency_ms * 1e3, cost.energy_mj * 1e3, cost.sram_kb, cost.utilisation], 1)
-    )
-    latency_ms, energy_mj, peak_sram_kb = model_totals(cost, batch[main], n_graphs)
+    graph_attr = np.zeros((n_graphs, GRAPH_DIM), np.float32)
+    for ai, accelerator in enumerate(PRIOR_ACCELERATORS):
+        cost = layer_costs(work, accelerator)
+        c0 = _PRIOR0 + ai * len(PRIOR_FIELDS)
+        x[main, c0 : c0 + len(PRIOR_FIELDS)] = np.log1p(
+            np.stack([cost.latency_ms * 1e3, cost.energy_mj * 1e3, cost.sram_kb, cost.utilisation], 1)
+        )
+        latency_ms, energy_mj, peak_sram_kb = model_totals(cost, batch[main], n_graphs)
+        g0 = _GPRIOR0 + ai * len(GRAPH_PRIOR_FIELDS)
+        graph_attr[:, g0 : g0 + len(GRAPH_PRIOR_FIELDS)] = np.log1p(
+            np.stack([latency_ms * 1e3, energy_mj * 1e3, peak_sram_kb], 1)
+        )
 
     def total(field: str) -> np.ndarray:
         # Integer counts: exact in float64, whatever the order of the additions.
         return np.bincount(batch, weights=a[:, _W[field]], minlength=n_graphs)
 
-    graph_attr = np.zeros((n_graphs, GRAPH_DIM), np.float32)
-    graph_attr[:, : len(GRAPH_FIELDS)] = np.log1p(
+    graph_attr[:, :_GPRIOR0] = np.log1p(
         np.stack(
             [
                 g[:, 0],
@@ -366,9 +378,6 @@ def _assemble(
                 g[:, 1],
                 total("output_bytes"),
                 g[:, 2],
-                latency_ms * 1e3,
-                energy_mj * 1e3,
-                peak_sram_kb,
             ],
             1,
             dtype=np.float64,
@@ -376,7 +385,7 @@ def _assemble(
     )
     for gi, precision in enumerate(precisions):
         if precision in PRECISIONS:
-            graph_attr[gi, len(GRAPH_FIELDS) + PRECISIONS.index(precision)] = 1.0
+            graph_attr[gi, _GPREC0 + PRECISIONS.index(precision)] = 1.0
 
     e = np.fromiter(edge, np.int64, len(edge)).reshape(-1, 5)
     edge_attr = np.zeros((len(e), EDGE_DIM), np.float32)

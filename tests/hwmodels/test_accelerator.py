@@ -5,6 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hwmodels.accelerator import (
+    ACCELERATORS,
+    ETHOSU_SYSTEMS,
     PRESETS,
     AcceleratorConfig,
     LayerCost,
@@ -157,6 +159,37 @@ def test_activation_spill_goes_off_chip():
     )
 
 
+def test_ethosu_systems_match_their_mac_counts_and_are_found_by_name():
+    from hwmodels.ethosu import TARGETS
+
+    assert set(ETHOSU_SYSTEMS) == {"ethos-u55-128", "ethos-u65-256", "ethos-u85-512"}
+    assert set(ACCELERATORS) == set(PRESETS) | set(ETHOSU_SYSTEMS)
+    for name, system in ETHOSU_SYSTEMS.items():
+        assert system.rows * system.cols == TARGETS[name].macs_per_cycle
+        assert get_accelerator(name.upper()) is system
+
+
+def test_sram_bandwidth_bounds_an_elementwise_layer():
+    # U55 at 500 MHz reads and writes its SRAM at 4 GB/s = 8 bytes per cycle.
+    big = add(n=1_000_000)  # 2 MB read, 1 MB written (int8)
+    lc = estimate([big], "ethos-u55-128").layers[0]
+    assert lc.bound == "memory"
+    assert lc.memory_cycles == pytest.approx(3_000_000 / 8)
+    assert lc.offchip_mj == 0  # the Shared_Sram arena holds it: nothing spills to flash
+    # The generic preset has no SRAM bandwidth bound: a layer that fits its SRAM moves nothing.
+    fits = add(n=100_000)
+    assert estimate([fits], "npu-int8").layers[0].memory_cycles == 0
+    assert estimate([fits], "ethos-u55-128").layers[0].memory_cycles == pytest.approx(300_000 / 8)
+
+
+def test_ethosu_u65_spills_what_its_384kb_sram_cannot_hold():
+    small, big = add(n=50_000), add(n=200_000)  # 150 KB vs 600 KB of int8 activations
+    u65 = {n: estimate([w], "ethos-u65-256").layers[0] for n, w in (("small", small), ("big", big))}
+    assert u65["small"].offchip_mj == 0 and u65["big"].offchip_mj > 0
+    # 600 KB over DRAM at 3.75 bytes per cycle (1 GHz, 3.75 GB/s).
+    assert u65["big"].memory_cycles == pytest.approx(600_000 / 3.75)
+
+
 @pytest.mark.parametrize("fmt", ["int4", "fp16"])
 def test_bytes_scale_with_format_width(fmt):
     a, b = estimate(SMALL, "npu-int8"), estimate(SMALL, f"npu-{fmt}")
@@ -197,6 +230,8 @@ def test_custom_config_and_explicit_leakage():
         ({"clock_mhz": -1.0}, "clock_mhz must be > 0"),
         ({"offchip_kind": "hbm"}, r"offchip_kind must be one of \['dram', 'flash'\], got 'hbm'"),
         ({"leakage_mw": -2.0}, "leakage_mw must be >= 0"),
+        ({"sram_gbps": 0.0}, "sram_gbps must be > 0 or None, got 0.0"),
+        ({"vector_lanes": -4}, "vector_lanes must be > 0 or None, got -4"),
     ],
 )
 def test_bad_configs_raise(change, match):

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import zoo
 
-from hwmodels.accelerator import PRESETS, estimate
+from hwmodels.accelerator import ACCELERATORS, estimate
 from hwmodels.batch import KIND_CODES, LayerWorkArrays, layer_costs, model_totals
 from hwmodels.errors import EstimateError
 from hwmodels.work import LayerWork, OpKind
@@ -55,7 +55,7 @@ def zoo_works() -> list[list[LayerWork]]:
     return [read_model(zoo.model_path(n, p)).layer_works() for n, p in zoo.all_cases()]
 
 
-@pytest.mark.parametrize("accelerator", sorted(PRESETS))
+@pytest.mark.parametrize("accelerator", sorted(ACCELERATORS))
 def test_zoo_layers_equal_hwmodels(zoo_works, accelerator):
     for works in zoo_works:
         _assert_equal_to_hwmodels(works, accelerator)
@@ -81,7 +81,7 @@ def layer_works(draw) -> LayerWork:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(layer_works(), min_size=1, max_size=12), st.sampled_from(sorted(PRESETS)))
+@given(st.lists(layer_works(), min_size=1, max_size=12), st.sampled_from(sorted(ACCELERATORS)))
 def test_random_layers_equal_hwmodels(works, accelerator):
     # LayerWork's reduction as OpGraph.layer_works() derives it.
     works = [

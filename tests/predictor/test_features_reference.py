@@ -102,13 +102,14 @@ def _reference_arrays(graph: OpGraph) -> F.GraphFeatures:
             idx_a = np.array(idx)
             keep = idx_a >= 0
             x[rows[keep], base + idx_a[keep]] = 1.0
-    cost = estimate(graph.layer_works(), F.PRIOR_ACCELERATOR)
-    m = len(cost.layers)
+    costs = [estimate(graph.layer_works(), a) for a in F.PRIOR_ACCELERATORS]
+    m = len(costs[0].layers)
     if m:
         prior = [
-            (c.latency_ms * 1e3, c.energy_mj * 1e3, c.sram_kb, c.utilisation) for c in cost.layers
+            [(c.latency_ms * 1e3, c.energy_mj * 1e3, c.sram_kb, c.utilisation) for c in cost.layers]
+            for cost in costs
         ]
-        x[:m, F._PRIOR0 :] = np.log1p(np.array(prior, np.float64))
+        x[:m, F._PRIOR0 :] = np.log1p(np.concatenate(np.array(prior, np.float64), axis=1))
     edges = graph.edges()
     edge_index = np.array([(s, d) for s, d, _ in edges], np.int64).reshape(-1, 2).T
     edge_attr = np.zeros((len(edges), F.EDGE_DIM), np.float32)
@@ -122,7 +123,7 @@ def _reference_arrays(graph: OpGraph) -> F.GraphFeatures:
         edge_attr[np.arange(len(edges)), rows_e] = 1.0
     g = np.zeros(F.GRAPH_DIM, np.float64)
     input_elems = sum(graph.main.tensors[i].num_elements for i in graph.main.inputs)
-    g[: len(F.GRAPH_FIELDS)] = np.log1p(
+    g[: F._GPREC0] = np.log1p(
         [
             n,
             totals[0],
@@ -131,14 +132,16 @@ def _reference_arrays(graph: OpGraph) -> F.GraphFeatures:
             sum(constants.values()),
             totals[3],
             input_elems,
-            cost.latency_ms * 1e3,
-            cost.energy_mj * 1e3,
-            cost.peak_sram_kb,
+            *(
+                v
+                for cost in costs
+                for v in (cost.latency_ms * 1e3, cost.energy_mj * 1e3, cost.peak_sram_kb)
+            ),
         ]
     )
     precision = classify_precision(graph)
     if precision in F.PRECISIONS:
-        g[len(F.GRAPH_FIELDS) + F.PRECISIONS.index(precision)] = 1.0
+        g[F._GPREC0 + F.PRECISIONS.index(precision)] = 1.0
     return x, np.array(op_type, np.int64), edge_index, edge_attr, g.astype(np.float32), precision
 
 
