@@ -8,6 +8,7 @@ import pytest
 from support.toy_graphs import toy_graph
 
 from api.service import graph_sha256
+from hwmodels.accelerator import estimate
 from predictor.predict import Predictor
 from predictor.reader import read_model
 from predictor.targets import TARGETS
@@ -94,7 +95,10 @@ def test_layers_breakdown(live_server, mobilenet_v2_int8):
     layers = body["layers"]
     assert len(layers) == len(graph.main.ops)
     assert [row["op"] for row in layers] == [op.op_type for op in graph.main.ops]
-    assert set(layers[0]["cost"]) == {"npu-int8", "npu-fp16"}  # ethos-u55's prior is npu-int8
+    # Each target's analytic prior: the Ethos-U55's is the roofline of its Vela system.
+    assert set(layers[0]["cost"]) == {"npu-int8", "npu-fp16", "ethos-u55-128"}
+    u55 = sum(row["cost"]["ethos-u55-128"]["latency_ms"] for row in layers)
+    assert u55 == pytest.approx(estimate(graph.layer_works(), "ethos-u55-128").latency_ms)
     total = sum(row["cost"]["npu-int8"]["latency_ms"] for row in layers)
     npu = next(p for p in body["predictions"] if p["target"] == "npu-int8")
     assert total == pytest.approx(npu["latency_ms"])
