@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hwmodels.accelerator import PRESETS, get_accelerator
+from hwmodels.accelerator import ACCELERATORS, get_accelerator
 from hwmodels.accelerator import estimate as estimate_cost
 from hwmodels.mac import compare_formats, mac_unit
 
@@ -101,7 +101,10 @@ def estimate(
     model: Annotated[Path, typer.Argument(help="A .tflite model file.", show_default=False)],
     accel: Annotated[
         list[str] | None,
-        typer.Option("--accel", help=f"Accelerator preset (repeatable): {', '.join(PRESETS)}."),
+        typer.Option(
+            "--accel",
+            help=f"Accelerator preset or Ethos-U system roofline (repeatable): {', '.join(ACCELERATORS)}.",
+        ),
     ] = None,
     layers: Annotated[
         bool, typer.Option("--layers/--no-layers", help="Show per-layer rows.")

@@ -61,7 +61,8 @@ async def estimate_model(
         list[str] | None,
         Form(
             alias="accel",
-            description="Accelerator presets to compare (repeat or comma-separate); default all.",
+            description="Accelerator presets or Ethos-U system rooflines to compare (repeat or "
+            "comma-separate); default all presets.",
         ),
     ] = None,
     accel_query: Annotated[list[str] | None, Query(alias="accel")] = None,

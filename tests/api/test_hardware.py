@@ -95,11 +95,11 @@ def _post(client, path, params=None, data=None):
 
 
 def test_estimate_matches_library_on_a_real_model(client, ds_cnn_int8):
-    r = _post(client, ds_cnn_int8, data={"accel": "npu-int8,npu-fp16"})
+    r = _post(client, ds_cnn_int8, data={"accel": "npu-int8,npu-fp16,ethos-u65-256"})
     assert r.status_code == 200, r.text
     body = r.json()
     works = read_model(ds_cnn_int8).layer_works()
-    assert [e["accelerator"] for e in body["estimates"]] == ["npu-int8", "npu-fp16"]
+    assert [e["accelerator"] for e in body["estimates"]] == ["npu-int8", "npu-fp16", "ethos-u65-256"]
     assert body["model"]["num_layers"] == len(works)
     for e in body["estimates"]:
         lib = estimate(works, e["accelerator"])
