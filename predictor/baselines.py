@@ -60,7 +60,8 @@ _ANALYTIC_FIELDS = {
 
 
 class AnalyticBaseline:
-    """The target's hwmodels preset estimate, with ``log y = a + b log(estimate)`` fitted.
+    """The target's hwmodels prior (its registry ``accelerator``: an ``npu-*`` preset, or an
+    Ethos-U system's roofline), with ``log y = a + b log(estimate)`` fitted.
 
     Args:
         columns: (target, metric) of every output column.

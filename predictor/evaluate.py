@@ -205,7 +205,8 @@ def write_report(
             "Written by `edgeperf evaluate`; do not edit by hand. The GNN (PerfSAGE-style, "
             "`predictor/model.py`) against three baselines fitted on the same training split "
             "(`predictor/baselines.py`): **macs** = log-log regression on MACs, **analytic** = the "
-            "target's `hwmodels` preset estimate with a fitted log-space scale, **gbm** = gradient-"
+            "target's `hwmodels` prior (the `npu-*` preset; for an Ethos-U target the roofline of its "
+            "Vela system) with a fitted log-space scale, **gbm** = gradient-"
             "boosted trees on whole-graph summary features. Test graphs are architectures never seen in "
             "training (fp32/int8 twins stay together)."
         ),

@@ -221,6 +221,50 @@ def train(
         typer.echo(f"  test {key}: MAPE {row['mape']:.1f}%  within10 {row['within10']:.0f}%  tau {row['kendall_tau']:.2f}")
 
 
+#: Where evaluate keeps each finished leave-one-space-out run's scores (see :func:`_loso_key`).
+DEFAULT_LOSO_CACHE = Path(__file__).resolve().parents[2] / "var" / "exp" / "loso-runs.jsonl"
+
+
+def _loso_key(data_hash: str, space: str, meta: dict[str, Any], epochs: int, members: int) -> str:
+    """What a leave-one-space-out run's scores depend on: the data, the features, the model choice."""
+    from predictor.features import schema_hash
+
+    cfg = meta["model"]
+    ident = {
+        "dataset": data_hash,
+        "space": space,
+        "schema": schema_hash(),
+        "epochs": epochs,
+        "members": members,
+        "seed": meta.get("seed", 0),
+        "node_weight": meta.get("node_weight", 1.0),
+        "targets": meta["targets"],
+        "model": {k: cfg.get(k) for k in ("conv", "hidden", "layers", "readout", "global_node", "bidirectional")},
+    }
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _read_loso_cache(path: Path) -> dict[str, dict[str, Any]]:
+    """Cached runs by key; a line cut short by a killed evaluate is skipped."""
+    out: dict[str, dict[str, Any]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+                out[row["key"]] = {"rows": row["rows"]}
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+    return out
+
+
+def _append_loso_cache(path: Path, key: str, space: str, result: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{k: (float(v) if isinstance(v, float) else v) for k, v in r.items()} for r in result["rows"]]
+    with path.open("a") as fh:
+        fh.write(json.dumps({"key": key, "space": space, "rows": rows}) + "\n")
+        fh.flush()
+
+
 def leave_space_out_run(
     train_d: Any, val_d: Any, test_d: Any, *, meta: dict[str, Any], epochs: int, members: int, threads: int
 ) -> dict[str, Any]:
@@ -254,6 +298,17 @@ def evaluate(
     workers: Annotated[
         int, typer.Option(min=1, help="Leave-one-space-out runs trained side by side (processes).")
     ] = 1,
+    loso_cache: Annotated[
+        Path,
+        typer.Option(
+            help="JSON-lines file each finished leave-one-space-out run's scores are appended to; a "
+            "later evaluate with the same dataset, features, model choice, epochs and members "
+            "reuses them instead of retraining (a killed evaluate resumes)."
+        ),
+    ] = DEFAULT_LOSO_CACHE,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Retrain every leave-one-space-out run, ignoring the cache.")
+    ] = False,
 ) -> None:
     """Score the checkpoint on its test split beside three baselines and the noise floor."""
     from predictor import train as tr
@@ -281,22 +336,36 @@ def evaluate(
     n_members = members or int(meta["model"].get("members", 1))
     if leave_space_out:
         spaces = sorted(set(data.spaces))
+        cached = {} if fresh else _read_loso_cache(loso_cache)
+        keys = {space: _loso_key(data_hash, space, meta, epochs, n_members) for space in spaces}
         jobs = {}
         for space in spaces:
+            if keys[space] in cached:
+                typer.echo(f"leave out {space}: scores reused from {loso_cache}")
+                loso[space] = cached[keys[space]]
+                continue
             tri, vai, tei = tr.split_leave_space_out(data.spaces, data.arch_ids, space, seed=meta.get("seed", 0))
             typer.echo(f"leave out {space}: train {len(tri)}, test {len(tei)} graphs")
             jobs[space] = (data.subset(tri), data.subset(vai), data.subset(tei))
         args = {"meta": meta, "epochs": epochs, "members": n_members, "threads": threads}
-        if workers > 1:
+
+        def finished(space: str, res: dict[str, Any]) -> None:
+            _append_loso_cache(loso_cache, keys[space], space, res)
+            loso[space] = res
+
+        if workers > 1 and len(jobs) > 1:
             import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+            from concurrent.futures import ProcessPoolExecutor, as_completed
 
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(workers, len(spaces)), mp_context=ctx) as pool:
-                futures = {space: pool.submit(leave_space_out_run, *parts, **args) for space, parts in jobs.items()}
-                loso = {space: fut.result() for space, fut in futures.items()}
+            with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+                futures = {pool.submit(leave_space_out_run, *parts, **args): space for space, parts in jobs.items()}
+                for fut in as_completed(futures):
+                    finished(futures[fut], fut.result())
         else:
-            loso = {space: leave_space_out_run(*parts, **args) for space, parts in jobs.items()}
+            for space, parts in jobs.items():
+                finished(space, leave_space_out_run(*parts, **args))
+        loso = {space: loso[space] for space in spaces}
     noise = {t: noise_floor(p) for t, p in data.noise.items()}
     how = f"the checkpoint's model choice, at most {epochs} epochs, {n_members} member{'s' if n_members > 1 else ''}" if loso else ""
     path = write_report(result, test_d, out, {**meta, "dataset_hash": data_hash}, noise, loso or None, how)

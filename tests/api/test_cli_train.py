@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -98,10 +99,22 @@ def test_train_then_evaluate_with_parallel_leave_space_out(tmp_path):
     assert "members' best epochs" in out
     _, meta = load_checkpoint(ck)
     assert meta["model"]["members"] == 2 and len(meta["member_best_epochs"]) == 2
-    out = edgeperf("evaluate", "--db", str(db), "--checkpoint", str(ck), "--out", str(report),
-                   "--leave-space-out", "--epochs", "2", "--workers", "2")  # fmt: skip
-    assert "leave out small" in out and "leave out wide" in out
+    cache = tmp_path / "loso.jsonl"
+    evaluate = ("evaluate", "--db", str(db), "--checkpoint", str(ck), "--out", str(report),
+                "--leave-space-out", "--epochs", "2", "--workers", "2", "--loso-cache", str(cache))  # fmt: skip
+    out = edgeperf(*evaluate)
+    assert "leave out small: train" in out and "leave out wide: train" in out
     text = report.read_text()
     section = text[text.index("## Leave one search space out") :]
     assert "small" in section and "wide" in section
     assert "at most 2 epochs, 2 members" in section
+    # Each finished run was kept: the same evaluate again retrains none and writes the same scores.
+    assert sorted(json.loads(line)["space"] for line in cache.read_text().splitlines()) == ["small", "wide"]
+    out = edgeperf(*evaluate)
+    assert "leave out small: scores reused" in out and "leave out wide: scores reused" in out
+    again = report.read_text()
+    assert again[again.index("## Leave one search space out") :] == section
+    # Another model choice (epochs) is not the cached one: it retrains.
+    out = edgeperf("evaluate", "--db", str(db), "--checkpoint", str(ck), "--out", str(report),
+                   "--leave-space-out", "--epochs", "1", "--loso-cache", str(cache))  # fmt: skip
+    assert "leave out small: train" in out and "at most 1 epochs" in report.read_text()
