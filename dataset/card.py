@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from dataset.stats import dataset_stats, machine_name, reference_machine
+from dataset.stats import ANCHOR_AGREEMENT, dataset_stats, reference_runs
 from dataset.store import Architecture, Graph, Label, Run, Store
 from dataset.targets import CPU_TARGET, LABEL_TARGETS, VELA_TARGETS
 
@@ -25,22 +25,22 @@ ANALYTIC_PREFIX = "npu-"
 def latencies(store: Store) -> dict[tuple[str, str], list[float]]:
     """First valued latency (ms) per graph, grouped by (target, precision).
 
-    The CPU target's are its reference machine's only: another CPU runs at another speed, and
-    pooling both would blur the distribution the target stands for.
+    The CPU target's are its reference device's only (``dataset.stats.reference_runs``): another
+    CPU runs at another speed, and pooling both would blur the distribution the target stands for.
     """
-    cpu_reference = reference_machine(store, CPU_TARGET)
+    cpu_runs = reference_runs(store, CPU_TARGET)
     out: dict[tuple[str, str], list[float]] = defaultdict(list)
     seen: set[tuple[str, str]] = set()
     with store.session() as sess:
         rows = sess.execute(
-            select(Label.graph_id, Label.target, Graph.precision, Label.latency_ms, Label.machine, Run.machine)
+            select(Label.graph_id, Label.target, Graph.precision, Label.latency_ms, Label.run_id)
             .join(Graph, Graph.id == Label.graph_id)
             .join(Run, Run.id == Label.run_id)
             .where(Label.latency_ms.is_not(None), Run.kind != "noise")
             .order_by(Label.created_at)
         ).all()
-    for graph_id, target, precision, latency_ms, machine, run_machine in rows:
-        if target == CPU_TARGET and machine_name(machine, run_machine) != cpu_reference:
+    for graph_id, target, precision, latency_ms, run_id in rows:
+        if target == CPU_TARGET and run_id not in cpu_runs:
             continue
         if (graph_id, target) not in seen:
             seen.add((graph_id, target))
@@ -353,6 +353,14 @@ def _machine_lines(stats: dict[str, Any]) -> list[str]:
                if row["max_ratio"] > 2 * row["min_ratio"] else "")
             + "."
         )  # fmt: skip
+    for run_id, row in (stats.get("cpu_other_device_runs") or {}).items():
+        d = row["anchor_disagreement"]
+        lines.append(
+            f"- Run `{run_id}` reports {ref} too, but its anchors disagree with the first run's "
+            f"(median |ln ratio| {'-' if d is None else f'{d:.3f}'} > {ANCHOR_AGREEMENT}): another "
+            f"host under the same CPU name, so its {row['labels']} labels do not train the target "
+            "either (nor enter the histograms)."
+        )
     return lines
 
 

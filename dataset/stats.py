@@ -6,6 +6,7 @@ first ``build`` measurement and the ``noise`` pass): no latency predictor can be
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -83,6 +84,87 @@ def reference_machine(store: Store, target: str = CPU_TARGET) -> str | None:
             .limit(1)
         ).first()
     return None if row is None else machine_name(*row)
+
+
+#: A run stands for the reference device when the median over the anchors it shares with the
+#: target's first measuring run of |ln(its latency / the first run's)| is at most this. Runs of
+#: the first machine agree within 0.02-0.03 here; a VM host with the same CPU name but other cores
+#: (this dataset's 2026-12-02 run) sits at 0.12, with anchors 0.28-1.20x the reference's.
+ANCHOR_AGREEMENT = 0.08
+
+
+def reference_runs(store: Store, target: str = CPU_TARGET) -> dict[str, float | None]:
+    """The build runs whose ``target`` labels stand for its reference device, with their anchor
+    disagreement (the median |log ratio| against the first measuring run; ``None``: no anchor in
+    common, the machine name alone decides).
+
+    The machine name is not enough: cloud VMs report one CPU name for hosts of different
+    microarchitectures, and their kernels differ by up to 3-4x. The anchors, re-measured in every
+    run, tell them apart; a run of the reference's name whose anchors disagree is another device.
+    """
+    ref = reference_machine(store, target)
+    if ref is None:
+        return {}
+    with store.session() as sess:
+        rows = sess.execute(
+            select(Label.run_id, Label.graph_id, Label.latency_ms, Architecture.anchor, Label.machine, Run.machine)
+            .join(Graph, Graph.id == Label.graph_id)
+            .join(Architecture, Architecture.id == Graph.arch_id)
+            .join(Run, Run.id == Label.run_id)
+            .where(Label.target == target, Label.latency_ms.is_not(None), Run.kind == "build")
+            .order_by(Label.created_at, Label.id)
+        ).all()
+    order: list[str] = []
+    anchors: dict[str, dict[str, float]] = defaultdict(dict)
+    for run_id, gid, latency_ms, anchor, machine, run_machine in rows:
+        if machine_name(machine, run_machine) != ref:
+            continue
+        if run_id not in anchors:
+            order.append(run_id)
+            anchors[run_id]
+        if anchor and latency_ms > 0:
+            anchors[run_id][gid] = latency_ms
+    first = anchors[order[0]] if order else {}
+    out: dict[str, float | None] = {}
+    for run_id in order:
+        shared = [g for g in anchors[run_id] if g in first]
+        if run_id == order[0] or not shared:
+            out[run_id] = 0.0 if run_id == order[0] else None
+            continue
+        d = statistics.median(abs(math.log(anchors[run_id][g] / first[g])) for g in shared)
+        if d <= ANCHOR_AGREEMENT:
+            out[run_id] = d
+    return out
+
+
+def other_device_runs(store: Store, target: str = CPU_TARGET) -> dict[str, dict[str, Any]]:
+    """Build runs of the reference machine's name whose anchors say another device (see
+    :func:`reference_runs`): ``{run_id: {"labels": n, "anchor_disagreement": d}}``."""
+    ref = reference_machine(store, target)
+    keep = reference_runs(store, target)
+    with store.session() as sess:
+        rows = sess.execute(
+            select(Label.run_id, Label.graph_id, Label.latency_ms, Architecture.anchor, Label.machine, Run.machine)
+            .join(Graph, Graph.id == Label.graph_id)
+            .join(Architecture, Architecture.id == Graph.arch_id)
+            .join(Run, Run.id == Label.run_id)
+            .where(Label.target == target, Label.latency_ms.is_not(None), Run.kind == "build")
+            .order_by(Label.created_at, Label.id)
+        ).all()
+    first_run = next(iter(keep), None)
+    first = {g: v for r, g, v, anchor, *_ in rows if r == first_run and anchor}
+    logs: dict[str, list[float]] = defaultdict(list)
+    counts: Counter[str] = Counter()
+    for run_id, gid, latency_ms, anchor, machine, run_machine in rows:
+        if run_id in keep or machine_name(machine, run_machine) != ref:
+            continue
+        counts[run_id] += 1
+        if anchor and gid in first and latency_ms > 0:
+            logs[run_id].append(abs(math.log(latency_ms / first[gid])))
+    return {
+        r: {"labels": n, "anchor_disagreement": statistics.median(logs[r]) if logs[r] else None}
+        for r, n in counts.items()
+    }
 
 
 def anchor_ratios(
@@ -188,6 +270,7 @@ def dataset_stats(store: Store) -> dict[str, Any]:
         "cpu_machines": machines,
         "cpu_reference_machine": reference,
         "cpu_anchor_ratios": anchor_ratios(store, reference=reference),
+        "cpu_other_device_runs": other_device_runs(store),
     }
 
 

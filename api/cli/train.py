@@ -50,7 +50,7 @@ def load_training_data(store) -> tuple[Any, str]:
     """
     from sqlalchemy import select
 
-    from dataset.stats import machine_name, noise_pairs, reference_machine
+    from dataset.stats import noise_pairs, reference_runs
     from dataset.store import Architecture, Graph, Label, Run
     from dataset.targets import CPU_TARGET, VELA_TARGETS
     from predictor.graph import OpGraph
@@ -66,7 +66,7 @@ def load_training_data(store) -> tuple[Any, str]:
             .order_by(Graph.id)
         ).all()
         label_rows = sess.execute(
-            select(Label.graph_id, Label.target, Label.machine, Run.machine, Label.latency_ms, Label.energy_mj, Label.memory_kb, Label.storage_kb)
+            select(Label.graph_id, Label.target, Label.run_id, Label.latency_ms, Label.energy_mj, Label.memory_kb, Label.storage_kb)
             .join(Run, Run.id == Label.run_id)
             .where(Run.kind != "noise")
             .order_by(Label.created_at, Label.id)
@@ -77,10 +77,10 @@ def load_training_data(store) -> tuple[Any, str]:
             .where(Label.target.in_(VELA_TARGETS), Label.latency_ms.is_not(None))
             .order_by(Label.created_at, Label.id)
         ).all()
-    cpu_machine = reference_machine(store, CPU_TARGET)
+    cpu_runs = reference_runs(store, CPU_TARGET)
     by_graph: dict[str, dict[str, dict[str, float | None]]] = {}
-    for gid, target, machine, run_machine, *values in label_rows:
-        if target == CPU_TARGET and machine_name(machine, run_machine) != cpu_machine:
+    for gid, target, run_id, *values in label_rows:
+        if target == CPU_TARGET and run_id not in cpu_runs:
             continue  # another device's measurement: not this target until reconciled
         per = by_graph.setdefault(gid, {})
         if target not in per:  # the first build label; later runs are re-measurements

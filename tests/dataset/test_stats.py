@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -171,3 +172,45 @@ def test_cpu_labels_of_another_machine_are_counted_apart_and_reconciled_by_ancho
 
     cpu = sorted(v for (t, _), vs in latencies(store).items() if t == "cpu-xnnpack-1t" for v in vs)
     assert cpu == sorted(FIRST)
+
+
+def test_a_run_of_the_same_cpu_name_whose_anchors_disagree_is_another_device(store):
+    """Cloud VMs report one CPU name for different hosts: the anchors, not the name, decide."""
+    from sqlalchemy import select
+    from support.toy_graphs import toy_graph
+
+    from api.cli.train import load_training_data
+    from dataset.stats import ANCHOR_AGREEMENT, other_device_runs, reference_runs
+    from dataset.store import Architecture, Graph
+
+    with store.session() as sess:
+        for g in sess.scalars(select(Graph)):
+            g.opgraph = toy_graph([3, 8], 16, g.precision, 1).to_dict()
+        sess.get(Architecture, "a1").anchor = True  # two anchors: g0 (1.0 ms) and g1 (2.0 ms)
+    first = reference_runs(store)
+    (build,) = first
+    assert first[build] == 0.0
+    # The same machine again: anchors within 3 %, new graph g5 labelled and kept.
+    store.add_architecture("a5", "toy", 5, {"i": 5})
+    store.add_graphs("a5", [{"id": "g5", "precision": "fp32", "size_bytes": 10,
+                             "opgraph": toy_graph([3, 8], 16, "fp32", 1).to_dict(), "summary": {}}])  # fmt: skip
+    same = store.start_run("build", machine={"cpu_model": "cpu A"}, tool_versions={}, args={})
+    for gid, ms in (("g0", 1.03), ("g1", 1.96), ("g5", 3.0)):
+        store.add_label(graph_id=gid, target="cpu-xnnpack-1t", run_id=same, latency_ms=ms)
+    # Another host under the same name: one anchor as fast, the other 2.5x faster (median 0.46).
+    store.add_architecture("a6", "toy", 6, {"i": 6})
+    store.add_graphs("a6", [{"id": "g6", "precision": "fp32", "size_bytes": 10,
+                             "opgraph": toy_graph([3, 8], 16, "fp32", 1).to_dict(), "summary": {}}])  # fmt: skip
+    other = store.start_run("build", machine={"cpu_model": "cpu A"}, tool_versions={}, args={})
+    for gid, ms in (("g0", 1.0), ("g1", 0.8), ("g6", 5.0)):
+        store.add_label(graph_id=gid, target="cpu-xnnpack-1t", run_id=other, latency_ms=ms)
+    runs = reference_runs(store)
+    assert set(runs) == {build, same} and runs[same] == pytest.approx(0.0250, abs=1e-3)
+    assert runs[same] <= ANCHOR_AGREEMENT
+    assert other_device_runs(store) == {
+        other: {"labels": 3, "anchor_disagreement": pytest.approx(abs(math.log(0.4)) / 2)}
+    }
+    data, _ = load_training_data(store)
+    cpu = {g: lab.get("cpu-xnnpack-1t") for g, lab in zip(["g0", "g1", "g2", "g3", "g5", "g6"], data.labels)}
+    assert cpu["g5"]["latency_ms"] == 3.0  # the same device's new graph trains the target
+    assert cpu["g6"] is None  # the other host's does not
