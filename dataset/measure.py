@@ -152,22 +152,43 @@ def measure_file(path: str | Path, settings: MeasureSettings | None = None) -> M
     return Measurement(**answer)
 
 
+#: SIMD extensions that change which XNNPACK kernels run (and so the latencies), when present.
+_ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_int8")
+
+
 def machine_description() -> dict[str, str | int]:
-    """What the labels were measured on: CPU model, cores, kernel, Python, governor."""
+    """What the labels were measured on: CPU model, family/model numbers, cache, SIMD extensions,
+    cores, kernel, Python, governor.
+
+    Cloud VMs report one CPU name for hosts of different generations (an "AMD EPYC" that is Zen 2
+    on one host and Zen 4 with AVX-512 on another): the numbers and the ISA tell them apart where
+    the name cannot (the anchors decide for runs recorded before these fields existed).
+    """
     cpu_model = platform.processor() or "unknown"
+    info: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key in ("model name", "cpu family", "model", "stepping", "cache size", "flags"):
+                info.setdefault(key, value.strip())
+            if not line.strip() and info:
+                break  # the first processor's block is enough
     except OSError:
         pass
+    cpu_model = info.get("model name", cpu_model)
+    flags = set(info.get("flags", "").split())
     governor = "unknown"
     gov_path = Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
     if gov_path.is_file():
         governor = gov_path.read_text().strip()
     return {
         "cpu_model": cpu_model,
+        "cpu_family": info.get("cpu family", "unknown"),
+        "cpu_model_number": info.get("model", "unknown"),
+        "cpu_stepping": info.get("stepping", "unknown"),
+        "cpu_cache": info.get("cache size", "unknown"),
+        "cpu_isa": " ".join(f for f in _ISA_FLAGS if f in flags),
         "cpu_count": os.cpu_count() or 0,
         "machine": platform.machine(),
         "system": f"{platform.system()} {platform.release()}",

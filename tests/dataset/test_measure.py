@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dataset.errors import MeasureError
@@ -63,6 +65,12 @@ def test_worker_timeout_is_a_measure_error(tiny_tflite):
 
 
 def test_machine_and_tool_versions_are_described():
-    assert machine_description()["cpu_model"]
+    machine = machine_description()
+    assert machine["cpu_model"]
+    if Path("/proc/cpuinfo").exists():  # Linux: the CPU generation and its SIMD extensions too
+        assert machine["cpu_family"] != "unknown" and machine["cpu_model_number"] != "unknown"
+        assert machine["cpu_isa"] == "" or set(machine["cpu_isa"].split()) <= {
+            "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_int8"
+        }
     versions = tool_versions()
     assert versions["ai-edge-litert"] and versions["ethos-u-vela"]
