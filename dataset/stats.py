@@ -179,7 +179,7 @@ def anchor_ratios(
     ref = reference if reference is not None else reference_machine(store, target)
     with store.session() as sess:
         rows = sess.execute(
-            select(Label.graph_id, Label.latency_ms, Label.machine, Run.machine)
+            select(Label.graph_id, Label.latency_ms, Label.machine, Run.machine, Label.run_id)
             .join(Graph, Graph.id == Label.graph_id)
             .join(Architecture, Architecture.id == Graph.arch_id)
             .join(Run, Run.id == Label.run_id)
@@ -190,9 +190,13 @@ def anchor_ratios(
                 Run.kind == "build",
             )
         ).all()
+    ref_runs = reference_runs(store, target) if ref == reference_machine(store, target) else None
     per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for gid, latency_ms, machine, run_machine in rows:
-        per[machine_name(machine, run_machine)][gid].append(latency_ms)
+    for gid, latency_ms, machine, run_machine, run_id in rows:
+        name = machine_name(machine, run_machine)
+        if name == ref and ref_runs is not None and run_id not in ref_runs:
+            continue  # another host under the reference's name (reference_runs): not the reference
+        per[name][gid].append(latency_ms)
     out: dict[str, dict[str, Any]] = {}
     for name, graphs in per.items():
         if name == ref:
