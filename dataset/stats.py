@@ -93,15 +93,9 @@ def reference_machine(store: Store, target: str = CPU_TARGET) -> str | None:
 ANCHOR_AGREEMENT = 0.08
 
 
-def reference_runs(store: Store, target: str = CPU_TARGET) -> dict[str, float | None]:
-    """The build runs whose ``target`` labels stand for its reference device, with their anchor
-    disagreement (the median |log ratio| against the first measuring run; ``None``: no anchor in
-    common, the machine name alone decides).
-
-    The machine name is not enough: cloud VMs report one CPU name for hosts of different
-    microarchitectures, and their kernels differ by up to 3-4x. The anchors, re-measured in every
-    run, tell them apart; a run of the reference's name whose anchors disagree is another device.
-    """
+def _run_disagreements(store: Store, target: str) -> dict[str, tuple[int, float | None]]:
+    """Per build run of the reference machine's name, in order of its first label: (valued
+    labels, median |ln ratio| of its anchors against the first run's; ``None``: none shared)."""
     ref = reference_machine(store, target)
     if ref is None:
         return {}
@@ -114,56 +108,46 @@ def reference_runs(store: Store, target: str = CPU_TARGET) -> dict[str, float | 
             .where(Label.target == target, Label.latency_ms.is_not(None), Run.kind == "build")
             .order_by(Label.created_at, Label.id)
         ).all()
-    order: list[str] = []
+    counts: Counter[str] = Counter()
     anchors: dict[str, dict[str, float]] = defaultdict(dict)
     for run_id, gid, latency_ms, anchor, machine, run_machine in rows:
         if machine_name(machine, run_machine) != ref:
             continue
-        if run_id not in anchors:
-            order.append(run_id)
-            anchors[run_id]
+        counts[run_id] += 1  # insertion order: the order of each run's first label
         if anchor and latency_ms > 0:
             anchors[run_id][gid] = latency_ms
-    first = anchors[order[0]] if order else {}
-    out: dict[str, float | None] = {}
-    for run_id in order:
+    first = anchors[next(iter(counts))] if counts else {}
+    out: dict[str, tuple[int, float | None]] = {}
+    for i, (run_id, n) in enumerate(counts.items()):
         shared = [g for g in anchors[run_id] if g in first]
-        if run_id == order[0] or not shared:
-            out[run_id] = 0.0 if run_id == order[0] else None
-            continue
-        d = statistics.median(abs(math.log(anchors[run_id][g] / first[g])) for g in shared)
-        if d <= ANCHOR_AGREEMENT:
-            out[run_id] = d
+        if i == 0 or not shared:
+            out[run_id] = (n, 0.0 if i == 0 else None)
+        else:
+            out[run_id] = (n, statistics.median(abs(math.log(anchors[run_id][g] / first[g])) for g in shared))
     return out
+
+
+def reference_runs(store: Store, target: str = CPU_TARGET) -> dict[str, float | None]:
+    """The build runs whose ``target`` labels stand for its reference device, with their anchor
+    disagreement (the median |log ratio| against the first measuring run; ``None``: no anchor in
+    common, the machine name alone decides).
+
+    The machine name is not enough: cloud VMs report one CPU name for hosts of different
+    microarchitectures, and their kernels differ by up to 3-4x. The anchors, re-measured in every
+    run, tell them apart; a run of the reference's name whose anchors disagree is another device.
+    """
+    return {
+        r: d for r, (_, d) in _run_disagreements(store, target).items() if d is None or d <= ANCHOR_AGREEMENT
+    }
 
 
 def other_device_runs(store: Store, target: str = CPU_TARGET) -> dict[str, dict[str, Any]]:
     """Build runs of the reference machine's name whose anchors say another device (see
     :func:`reference_runs`): ``{run_id: {"labels": n, "anchor_disagreement": d}}``."""
-    ref = reference_machine(store, target)
-    keep = reference_runs(store, target)
-    with store.session() as sess:
-        rows = sess.execute(
-            select(Label.run_id, Label.graph_id, Label.latency_ms, Architecture.anchor, Label.machine, Run.machine)
-            .join(Graph, Graph.id == Label.graph_id)
-            .join(Architecture, Architecture.id == Graph.arch_id)
-            .join(Run, Run.id == Label.run_id)
-            .where(Label.target == target, Label.latency_ms.is_not(None), Run.kind == "build")
-            .order_by(Label.created_at, Label.id)
-        ).all()
-    first_run = next(iter(keep), None)
-    first = {g: v for r, g, v, anchor, *_ in rows if r == first_run and anchor}
-    logs: dict[str, list[float]] = defaultdict(list)
-    counts: Counter[str] = Counter()
-    for run_id, gid, latency_ms, anchor, machine, run_machine in rows:
-        if run_id in keep or machine_name(machine, run_machine) != ref:
-            continue
-        counts[run_id] += 1
-        if anchor and gid in first and latency_ms > 0:
-            logs[run_id].append(abs(math.log(latency_ms / first[gid])))
     return {
-        r: {"labels": n, "anchor_disagreement": statistics.median(logs[r]) if logs[r] else None}
-        for r, n in counts.items()
+        r: {"labels": n, "anchor_disagreement": d}
+        for r, (n, d) in _run_disagreements(store, target).items()
+        if d is not None and d > ANCHOR_AGREEMENT
     }
 
 
