@@ -25,8 +25,12 @@ from predictor.evaluate import evaluate_split
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--old-export", type=Path, required=True, help="export the older checkpoint trained on")
-    ap.add_argument("--new-export", type=Path, required=True, help="export the newer checkpoint trained on")
+    ap.add_argument(
+        "--old-export", type=Path, required=True, help="export the older checkpoint trained on"
+    )
+    ap.add_argument(
+        "--new-export", type=Path, required=True, help="export the newer checkpoint trained on"
+    )
     ap.add_argument("checkpoints", type=Path, nargs="+", help="checkpoints to score")
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--seed", type=int, default=0, help="split seed of both checkpoints")
@@ -38,9 +42,13 @@ def main() -> None:
     seen = {old.arch_ids[i] for i in old_train + old_val}
     _, _, new_test = tr.split_by_architecture(new.arch_ids, seed=args.seed)
     unseen = [i for i in new_test if new.arch_ids[i] not in seen]
-    print(f"new export {new_hash}: test split {len(new_test)} graphs, {len(unseen)} unseen by the old split")
+    print(
+        f"new export {new_hash}: test split {len(new_test)} graphs, {len(unseen)} unseen by the old split"
+    )
     if not unseen:
-        raise SystemExit("no test graph is unseen by the old split: are the exports given the right way round?")
+        raise SystemExit(
+            "no test graph is unseen by the old split: are the exports given the right way round?"
+        )
     for path in args.checkpoints:
         model, meta = load_checkpoint(path)
         reg = tr.GNNRegressor(threads=args.threads)
