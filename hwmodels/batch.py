@@ -69,13 +69,14 @@ class LayerCostArrays:
 
 
 @lru_cache(maxsize=16)
-def _accelerator_constants(accelerator: str):
+def accelerator_constants(accelerator: str):
+    """The precomputed constants of the preset or Ethos-U system ``accelerator`` (cached)."""
     return _constants(get_accelerator(accelerator))
 
 
 def layer_costs(work: LayerWorkArrays, accelerator: str) -> LayerCostArrays:
     """Cost of every layer on the hwmodels preset ``accelerator``, as ``estimate`` computes it."""
-    k = _accelerator_constants(accelerator)
+    k = accelerator_constants(accelerator)
     macs, elem_ops, out_e = work.macs, work.elem_ops, work.output_elems
     for name in ("macs", "elem_ops", "weight_elems", "input_elems", "output_elems"):
         bad = np.flatnonzero(getattr(work, name) < 0)

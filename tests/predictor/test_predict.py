@@ -143,3 +143,27 @@ def test_threads_change_speed_not_values(predictor):
     finally:
         torch.set_num_threads(before)
     np.testing.assert_allclose(two, one, rtol=1e-5)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_direct_analytic_targets_equal_hwmodels_estimate(predictor, zoo_model, precision):
+    from hwmodels.accelerator import estimate
+    from predictor.reader import read_model
+
+    graph = read_model(zoo_model("mobilenet_v2", precision))
+    analytic = [t for t in TARGETS.values() if t.labels == "analytic"]
+    assert analytic
+    [row] = predictor.predict([graph], [t.name for t in analytic])
+    works = graph.layer_works()
+    for t, entry in zip(analytic, row, strict=True):
+        cost = estimate(works, t.accelerator)
+        assert entry["source"] == "hwmodels"
+        expected = {
+            "latency_ms": cost.latency_ms,
+            "energy_mj": cost.energy_mj,
+            "memory_kb": cost.peak_sram_kb,
+            "storage_kb": cost.weight_kb,
+        }
+        for m, v in expected.items():
+            if entry[m] is not None:
+                assert entry[m] == pytest.approx(v, rel=1e-12), (t.name, m)
