@@ -9,6 +9,7 @@ The predictor's analytic-prior features are built with it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from hwmodels.accelerator import _constants, get_accelerator
 from hwmodels.errors import EstimateError
-from hwmodels.work import MAC_KINDS, OpKind
+from hwmodels.work import MAC_KINDS, LayerWork, OpKind
 
 #: Integer code of each op kind in the ``kind`` arrays (its position in :class:`OpKind`).
 KIND_CODES: dict[OpKind, int] = {k: i for i, k in enumerate(OpKind)}
@@ -46,6 +47,25 @@ class LayerWorkArrays:
     kernel_h: np.ndarray
     kernel_w: np.ndarray
     out_channels: np.ndarray
+
+    @classmethod
+    def from_works(cls, works: Sequence[LayerWork]) -> LayerWorkArrays:
+        """The arrays of a list of :class:`~hwmodels.work.LayerWork` (one graph's layers)."""
+
+        def col(values: list[int]) -> np.ndarray:
+            return np.array(values, np.int64)
+
+        return cls(
+            kind=col([KIND_CODES[w.op_kind] for w in works]),
+            macs=col([w.macs for w in works]),
+            elem_ops=col([w.elem_ops for w in works]),
+            weight_elems=col([w.weight_elems for w in works]),
+            input_elems=col([w.input_elems for w in works]),
+            output_elems=col([w.output_elems for w in works]),
+            kernel_h=col([w.kernel_hw[0] for w in works]),
+            kernel_w=col([w.kernel_hw[1] for w in works]),
+            out_channels=col([w.out_channels for w in works]),
+        )
 
 
 @dataclass(slots=True)

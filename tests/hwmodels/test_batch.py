@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from support import zoo
 
 from hwmodels.accelerator import ACCELERATORS, estimate
-from hwmodels.batch import KIND_CODES, LayerWorkArrays, layer_costs, model_totals
+from hwmodels.batch import LayerWorkArrays, layer_costs, model_totals
 from hwmodels.errors import EstimateError
 from hwmodels.work import LayerWork, OpKind
 from predictor.reader import read_model
@@ -19,26 +19,9 @@ from predictor.reader import read_model
 FIELDS = ("latency_ms", "mac_mj", "sram_mj", "offchip_mj", "static_mj", "sram_kb", "utilisation")
 
 
-def _arrays(works: list[LayerWork]) -> LayerWorkArrays:
-    def col(get):
-        return np.array([get(w) for w in works], np.int64)
-
-    return LayerWorkArrays(
-        kind=col(lambda w: KIND_CODES[w.op_kind]),
-        macs=col(lambda w: w.macs),
-        elem_ops=col(lambda w: w.elem_ops),
-        weight_elems=col(lambda w: w.weight_elems),
-        input_elems=col(lambda w: w.input_elems),
-        output_elems=col(lambda w: w.output_elems),
-        kernel_h=col(lambda w: w.kernel_hw[0]),
-        kernel_w=col(lambda w: w.kernel_hw[1]),
-        out_channels=col(lambda w: w.out_channels),
-    )
-
-
 def _assert_equal_to_hwmodels(works: list[LayerWork], accelerator: str) -> None:
     want = estimate(works, accelerator)
-    got = layer_costs(_arrays(works), accelerator)
+    got = layer_costs(LayerWorkArrays.from_works(works), accelerator)
     for name in FIELDS:
         ref = np.array([getattr(c, name) for c in want.layers])
         np.testing.assert_allclose(getattr(got, name), ref, rtol=1e-12, atol=0, err_msg=name)
@@ -95,7 +78,7 @@ def test_totals_per_graph_in_a_batch(zoo_works):
     works = zoo_works[:6]
     flat = [w for ws in works for w in ws]
     graph = np.repeat(np.arange(len(works)), [len(ws) for ws in works])
-    latency, energy, peak = model_totals(layer_costs(_arrays(flat), "npu-int8"), graph, len(works))
+    latency, energy, peak = model_totals(layer_costs(LayerWorkArrays.from_works(flat), "npu-int8"), graph, len(works))
     for i, ws in enumerate(works):
         want = estimate(ws, "npu-int8")
         assert (latency[i], energy[i], peak[i]) == (
@@ -108,11 +91,11 @@ def test_totals_per_graph_in_a_batch(zoo_works):
 def test_negative_counts_are_refused():
     works = [LayerWork("a", OpKind.CONV, macs=10, output_elems=-1)]
     with pytest.raises(EstimateError, match="element counts must be >= 0, got output_elems=-1"):
-        layer_costs(_arrays(works), "npu-int8")
+        layer_costs(LayerWorkArrays.from_works(works), "npu-int8")
 
 
 def test_empty_batch():
-    costs = layer_costs(_arrays([]), "npu-int8")
+    costs = layer_costs(LayerWorkArrays.from_works([]), "npu-int8")
     assert costs.latency_ms.shape == (0,)
     latency, energy, peak = model_totals(costs, np.zeros(0, np.int64), 2)
     assert latency.tolist() == energy.tolist() == peak.tolist() == [0.0, 0.0]
