@@ -320,7 +320,8 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         "edgeperf dataset export   # writes dataset/edgeperf-dataset.jsonl.xz",
         "edgeperf dataset card     # writes this file",
         "# or, while a collection goes on: scripts/snapshot.sh N  (export + card of a copy of",
-        "# the store cut at the last finished chunk, N architectures per space)",
+        "# the store cut at the last finished chunk, N architectures per space);",
+        "# SNAPSHOT=1 scripts/collect.sh cycle  does that after every chunk",
         "```",
         "",
     ]

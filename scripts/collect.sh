@@ -10,7 +10,9 @@
 # size, default STEP), TARGET (per space,
 # default 2500), WORKERS (convert/label processes, default 1), DB (default: the build's default),
 # NOISE_N (graphs kept for the noise pass when pruning, default 200), CPU (core to pin the
-# measurement to, so other work can run on the remaining cores; default: not pinned).
+# measurement to, so other work can run on the remaining cores; default: not pinned), SNAPSHOT
+# (cycle: 1 writes each finished chunk's export and data card with scripts/snapshot.sh, in the
+# background while the next chunk converts; default 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEP=${STEP:-100}
@@ -41,6 +43,11 @@ for ((n = START; n <= TARGET; n += STEP)); do
       build 19 "$n" "${static[@]}"
       build 0 "$n" "${MEASURE_ARGS[@]}"
       .venv/bin/edgeperf dataset prune "${DB_ARGS[@]}" --noise-n "$NOISE_N"
+      if [[ "${SNAPSHOT:-0}" == 1 ]]; then
+        wait  # one snapshot at a time: the next overwrites the same files
+        scripts/snapshot.sh "$n" > "var/logs/snapshot-$n.log" 2>&1 &
+      fi
       ;;
   esac
 done
+wait
