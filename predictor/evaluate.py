@@ -275,6 +275,16 @@ def write_report(
                 with_space=False,
             )
             lines.append("")
+    else:
+        lines += [
+            "",
+            "## Leave one search space out",
+            "",
+            (
+                "Not run for this report (`edgeperf evaluate --leave-space-out` trains one model per "
+                "held-out space); `git log -p docs/accuracy.md` holds the last report that ran it."
+            ),
+        ]
     path.write_text("\n".join(lines) + "\n")
     return path
 

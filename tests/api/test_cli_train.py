@@ -118,3 +118,7 @@ def test_train_then_evaluate_with_parallel_leave_space_out(tmp_path):
     out = edgeperf("evaluate", "--db", str(db), "--checkpoint", str(ck), "--out", str(report),
                    "--leave-space-out", "--epochs", "1", "--loso-cache", str(cache))  # fmt: skip
     assert "leave out small: train" in out and "at most 1 epochs" in report.read_text()
+    # Without --leave-space-out the report says it was not run rather than dropping the section.
+    edgeperf("evaluate", "--db", str(db), "--checkpoint", str(ck), "--out", str(report))
+    section = report.read_text().split("## Leave one search space out", 1)[1]
+    assert "Not run for this report" in section and "held out:" not in section
