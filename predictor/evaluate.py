@@ -281,8 +281,8 @@ def write_report(
             "## Leave one search space out",
             "",
             (
-                "Not run for this report (`edgeperf evaluate --leave-space-out` trains one model per "
-                "held-out space); `git log -p docs/accuracy.md` holds the last report that ran it."
+                "Not run for this report: `edgeperf evaluate --leave-space-out` trains one model per "
+                "held-out space."
             ),
         ]
     path.write_text("\n".join(lines) + "\n")

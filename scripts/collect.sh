@@ -26,6 +26,15 @@ MEASURE_ARGS=(--phase measure)
 [[ -n "${CPU:-}" ]] && MEASURE_ARGS+=(--cpu "$CPU")
 mode=${1:-static}
 static=(--phase sample --phase convert --phase label-static)
+snap_pid='' snap_n=''
+mkdir -p var/logs
+# A failed snapshot does not stop the collection (the store keeps every label): it says so.
+wait_snapshot() {
+  if [[ -n "$snap_pid" ]] && ! wait "$snap_pid"; then
+    echo "snapshot of chunk $snap_n failed: see var/logs/snapshot-$snap_n.log" >&2
+  fi
+  snap_pid=''
+}
 build() {
   nice -n "$1" .venv/bin/edgeperf dataset build --spaces all --n "$2" --workers "$WORKERS" \
     "${DB_ARGS[@]}" "${@:3}" --no-progress
@@ -44,10 +53,11 @@ for ((n = START; n <= TARGET; n += STEP)); do
       build 0 "$n" "${MEASURE_ARGS[@]}"
       .venv/bin/edgeperf dataset prune "${DB_ARGS[@]}" --noise-n "$NOISE_N"
       if [[ "${SNAPSHOT:-0}" == 1 ]]; then
-        wait  # one snapshot at a time: the next overwrites the same files
+        wait_snapshot  # one snapshot at a time: the next overwrites the same files
         scripts/snapshot.sh "$n" > "var/logs/snapshot-$n.log" 2>&1 &
+        snap_pid=$! snap_n=$n
       fi
       ;;
   esac
 done
-wait
+wait_snapshot
