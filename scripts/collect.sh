@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The long dataset collection, in growing chunks so that every chunk is fully labelled before the
 # next starts. Safe to kill and rerun: the build skips what the store already holds.
-#   scripts/collect.sh static    # sample + convert + Vela/analytic labels (load-insensitive)
+#   scripts/collect.sh static    # sample + convert + Vela/analytic labels (load-insensitive;
+#                                # at nice 19 in a session of its own: other work goes first)
 #   scripts/collect.sh measure   # CPU latency/memory labels: run on an otherwise idle machine
 #   scripts/collect.sh cycle     # per chunk: static, then measure (nothing else of ours running),
 #                                # then prune the .tflite cache (a graph's file is ~6 MB: 20k of
@@ -35,9 +36,31 @@ wait_snapshot() {
   fi
   snap_pid=''
 }
+# Linux schedules each session as one group (autogroup) and `nice` only ranks processes within a
+# group, so a niced build in the caller's session still took half the cores from a training or a
+# benchmark started in another terminal. A niced build runs in a session of its own, niced as a
+# group; a signal to this script is passed on to it.
+build_pid=''
+stop() {
+  [[ -n "$build_pid" ]] && kill -TERM -- "-$build_pid" 2>/dev/null
+  exit 143
+}
+trap stop INT TERM
 build() {
-  nice -n "$1" .venv/bin/edgeperf dataset build --spaces all --n "$2" --workers "$WORKERS" \
-    "${DB_ARGS[@]}" "${@:3}" --no-progress
+  local cmd=(.venv/bin/edgeperf dataset build --spaces all --n "$2" --workers "$WORKERS"
+    "${DB_ARGS[@]}" "${@:3}" --no-progress)
+  if [[ "$1" == 0 ]]; then
+    "${cmd[@]}"
+    return
+  fi
+  # Background job: setsid execs in place, so $! leads the new session and its process group.
+  setsid sh -c 'echo "$1" > /proc/self/autogroup 2>/dev/null; shift; exec nice -n "$@"' \
+    sh "$1" "$1" "${cmd[@]}" &
+  build_pid=$!
+  local rc=0
+  wait "$build_pid" || rc=$?
+  build_pid=''
+  return "$rc"
 }
 case "$mode" in
   static | measure | cycle) ;;
