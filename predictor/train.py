@@ -300,10 +300,11 @@ class GNNRegressor:
         if not label_matrix(data.labels, self.targets_)[1].any():
             raise TrainingError(f"no usable (positive, finite) label for targets {self.targets_}")
         start = time.perf_counter()
+        arrays = self._fit_arrays(data, val)
         if self.members == 1:
-            runs = [self._fit_member(data, val, 0, self.progress)]
+            runs = [self._fit_member(arrays, 0, self.progress)]
         elif self.workers == 1:
-            runs = [self._fit_member(data, val, k, self.progress) for k in range(self.members)]
+            runs = [self._fit_member(arrays, k, self.progress) for k in range(self.members)]
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -312,7 +313,7 @@ class GNNRegressor:
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(min(self.workers, self.members), mp_context=ctx) as pool:
                 futures = [
-                    pool.submit(_fit_member_job, params, self.targets_, data, val, k, self.report_every)
+                    pool.submit(_fit_member_job, params, self.targets_, arrays, k, self.report_every)
                     for k in range(self.members)
                 ]
                 runs = [f.result() for f in futures]
@@ -345,10 +346,25 @@ class GNNRegressor:
         pred = torch.from_numpy(self.predict_log(data.graphs))
         return float(masked_l1(pred, torch.from_numpy(y), torch.from_numpy(mask)))
 
+    def _fit_arrays(self, data: TrainingData, val: TrainingData | None) -> _FitArrays:
+        """Features and label matrices of ``data`` and ``val``, built once for every member."""
+        feats = features_list(data.graphs)
+        y, mask = label_matrix(data.labels, self.targets_)
+        val_set = None
+        if val is not None and val.graphs:
+            vy, vm = label_matrix(val.labels, self.targets_)
+            val_set = (featurize(val.graphs), vy, vm)
+        node_sets: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
+        if self.readout == "lse" and self.node_weight > 0 and data.node_labels:
+            node_sets = node_label_matrices(data.graphs, feats, data.node_labels, self.targets_)
+        node_graphs = sum(ns is not None for ns in node_sets)
+        if node_graphs:
+            log.info("per-op targets on %d of %d training graphs", node_graphs, len(feats))
+        return _FitArrays(feats, y, mask, val_set, node_sets)
+
     def _fit_member(
         self,
-        data: TrainingData,
-        val: TrainingData | None,
+        arrays: _FitArrays,
         k: int,
         progress: Callable[[int, float, float | None], None] | None,
     ) -> _MemberFit:
@@ -356,22 +372,12 @@ class GNNRegressor:
         torch.set_num_threads(self.threads)
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
-        feats = features_list(data.graphs)
-        y, mask = label_matrix(data.labels, self.targets_)
+        feats, y, mask, node_sets = arrays.feats, arrays.y, arrays.mask, arrays.node_sets
         val_set = None
-        if val is not None and val.graphs:
-            vy, vm = label_matrix(val.labels, self.targets_)
-            val_set = (
-                featurize(val.graphs),
-                torch.from_numpy(vy),
-                torch.from_numpy(vm),
-            )
-        node_sets: list[tuple[np.ndarray, np.ndarray] | None] = []
-        if self.readout == "lse" and self.node_weight > 0 and data.node_labels:
-            node_sets = node_label_matrices(data.graphs, feats, data.node_labels, self.targets_)
+        if arrays.val is not None:
+            vfb, vy, vm = arrays.val
+            val_set = (vfb, torch.from_numpy(vy), torch.from_numpy(vm))
         node_graphs = sum(ns is not None for ns in node_sets)
-        if node_graphs:
-            log.info("per-op targets on %d of %d training graphs", node_graphs, len(feats))
         model = PerfGNN(**self.model_config(y.shape[1]))
         full = collate(feats)
         model.set_scaling(
@@ -448,6 +454,19 @@ class GNNRegressor:
 
 
 @dataclass
+class _FitArrays:
+    """What training a member needs, built once from the graphs: per-graph features, log labels
+    and mask, the validation batch, per-op targets. Worker processes get these arrays instead of
+    the graphs: OpGraphs of 13,000 graphs took ~7 GB in each worker, these take under 1 GB."""
+
+    feats: list[GraphFeatures]
+    y: np.ndarray
+    mask: np.ndarray
+    val: tuple[FeatureBatch, np.ndarray, np.ndarray] | None
+    node_sets: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]
+
+
+@dataclass
 class _MemberFit:
     """One trained member: its config, best weights and how it got there."""
 
@@ -469,8 +488,7 @@ _PARAMS = (
 def _fit_member_job(
     params: dict[str, Any],
     targets: list[str],
-    data: TrainingData,
-    val: TrainingData | None,
+    arrays: _FitArrays,
     k: int,
     report_every: int = 0,
 ) -> _MemberFit:
@@ -484,7 +502,7 @@ def _fit_member_job(
 
     reg = GNNRegressor(**params)
     reg.targets_ = targets
-    return reg._fit_member(data, val, k, report if report_every > 0 else None)
+    return reg._fit_member(arrays, k, report if report_every > 0 else None)
 
 
 def _stack_nodes(
