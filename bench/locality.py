@@ -28,7 +28,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 from api.cli.train import load_training_data, open_store
 from dataset.targets import VELA_TARGETS
 
-DEFAULT_EXPORT = Path(__file__).resolve().parents[1] / "dataset" / "edgeperf-dataset.jsonl.xz"
+DEFAULT_EXPORT = Path(__file__).resolve().parents[1] / "dataset" / "export"
 
 
 def local_key(graph, op) -> tuple:

@@ -33,7 +33,7 @@ def _fit_mape(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--export", type=Path, default=Path("dataset/edgeperf-dataset.jsonl.xz"))
+    ap.add_argument("--export", type=Path, default=Path("dataset/export"))
     ap.add_argument("--limit", type=int, default=0, help="Graphs to use (0: all).")
     args = ap.parse_args()
     data, digest = load_training_data(open_store(None, args.export))

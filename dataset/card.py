@@ -303,8 +303,10 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         "phase needs any more; conversion is deterministic on one machine, so any of them can "
         "be rebuilt from its spec; on another CPU only up to float rounding of the int8 "
         "scales), one log per run in `var/dataset/logs/`. The "
-        "committed copy is the export, `dataset/edgeperf-dataset.jsonl.xz` "
-        "(`edgeperf dataset import` loads it back)."),
+        "committed copy is the export, the directory `dataset/export/`: each snapshot adds a "
+        "part holding only the rows the earlier parts lack, so the repository grows by the "
+        "dataset's growth, not by the whole dataset again (`edgeperf dataset import "
+        "dataset/export` loads every part back)."),
         ("- On a Ray cluster (`--ray ADDRESS`), convert and label-static tasks go to any node; "
         "measurement tasks need the custom resource `device:cpu-xnnpack-1t`, which only the "
         "nodes that should measure declare (`ray start --address HEAD "
@@ -317,7 +319,7 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         "# or in chunks, each fully labelled and its cache pruned before the next:",
         "#   STEP=100 TARGET=2500 WORKERS=2 scripts/collect.sh cycle",
         "edgeperf dataset relabel --vela-per-op   # per-op Vela cycles for labels made without",
-        "edgeperf dataset export   # writes dataset/edgeperf-dataset.jsonl.xz",
+        "edgeperf dataset export   # adds dataset/export/part-NNNN.jsonl.xz: the rows not yet there",
         "edgeperf dataset card     # writes this file",
         "# or, while a collection goes on: scripts/snapshot.sh N  (export + card of a copy of",
         "# the store cut at the last finished chunk, N architectures per space);",

@@ -3,7 +3,8 @@
 #   scripts/snapshot.sh N     # N = architectures per space of the last fully labelled chunk
 # Copies the SQLite store (an online backup: a running collection may go on), drops from the copy
 # the architectures of later, unfinished chunks (sampling seed >= N, anchors kept) and the runs
-# that built them, then writes dataset/edgeperf-dataset.jsonl.xz and the data card from the copy.
+# that built them, then adds to dataset/export/ a part with the rows its committed parts lack, and
+# writes the data card, from the copy.
 # Environment: DB (default var/dataset/edgeperf.sqlite), SNAP (default var/exp/snapshot.sqlite).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,5 +31,5 @@ if [[ "$unlabelled" != 0 ]]; then
   echo "chunk $N is not finished: $unlabelled graphs have no CPU label yet" >&2
   exit 1
 fi
-.venv/bin/edgeperf dataset export --db "$SNAP" --out dataset/edgeperf-dataset.jsonl.xz
+.venv/bin/edgeperf dataset export --db "$SNAP" --out dataset/export
 .venv/bin/edgeperf dataset card --db "$SNAP"

@@ -182,19 +182,27 @@ def stats(
 @app.command("export")
 def export_cmd(
     db: DbOption = None,
-    out: Annotated[Path | None, typer.Option(help="Output .jsonl.xz path.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="An export directory (a new part is added), or one .jsonl.xz file (every row)."),
+    ] = None,
 ) -> None:
-    """Write the whole store to one compact file (default dataset/edgeperf-dataset.jsonl.xz)."""
-    from dataset.export import DEFAULT_EXPORT_PATH, export_dataset
+    """Add the rows the committed export lacks as a new part of dataset/export/ (or write one file)."""
+    from dataset.export import DEFAULT_EXPORT_PATH, export_dataset, export_part, is_single_file
 
     path = out or DEFAULT_EXPORT_PATH
-    counts = export_dataset(_store(db), path)
-    typer.echo(json.dumps({"path": str(path), "bytes": path.stat().st_size, "rows": counts}))
+    if is_single_file(path):
+        written: Path | None = path
+        counts = export_dataset(_store(db), path)
+    else:
+        written, counts = export_part(_store(db), path)
+    size = written.stat().st_size if written else 0
+    typer.echo(json.dumps({"path": str(written) if written else None, "bytes": size, "rows": counts}))
 
 
 @app.command("import")
 def import_cmd(
-    path: Annotated[Path, typer.Argument(help="An export written by 'edgeperf dataset export'.")],
+    path: Annotated[Path, typer.Argument(help="An export directory or file written by 'edgeperf dataset export'.")],
     db: DbOption = None,
 ) -> None:
     """Add the rows of an export that the store lacks."""

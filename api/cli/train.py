@@ -1,6 +1,6 @@
 """``edgeperf train`` and ``edgeperf evaluate``: fit the performance GNN on the dataset, and report it.
 
-The dataset (a store URL or an exported ``.jsonl.xz``) is read here into plain structures
+The dataset (a store URL or an export: a directory of parts, or one ``.jsonl.xz``) is read here into plain structures
 (:class:`predictor.train.TrainingData`); :mod:`predictor.train` and :mod:`predictor.evaluate`
 never import :mod:`dataset`.
 """
@@ -26,7 +26,7 @@ DbOption = Annotated[
 ]
 ExportOption = Annotated[
     Path | None,
-    typer.Option("--export", help="An exported dataset (.jsonl.xz) to read instead of a store."),
+    typer.Option("--export", help="An exported dataset (a directory of parts or one .jsonl.xz) to read instead of a store."),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Export to one xz JSON-lines file and import back, on real SQLite stores."""
+"""Export to one xz JSON-lines file or a directory of parts and import back, on real SQLite stores."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from dataset.errors import StoreError
-from dataset.export import export_dataset, import_dataset
+from dataset.export import export_dataset, export_part, export_parts, import_dataset
 from dataset.stats import dataset_stats
 from dataset.store import TABLES, Label, Store
 
@@ -127,4 +127,73 @@ def test_missing_or_non_xz_file_is_refused(tmp_path):
     plain.write_text('{"format": "edgeperf-dataset"}\n')
     with pytest.raises(StoreError, match="is not an xz JSON-lines dataset export"):
         import_dataset(store, plain)
+    with pytest.raises(StoreError, match=r"no part-\*\.jsonl\.xz files in"):
+        import_dataset(store, tmp_path)
     store.dispose()
+
+
+def test_parts_hold_only_the_growth_and_import_as_one(tmp_path):
+    src = Store(tmp_path / "src.sqlite")
+    directory = tmp_path / "export"
+    _fill(src, 2)
+    first, counts = export_part(src, directory)
+    assert first == directory / "part-0000.jsonl.xz"
+    assert counts == {"runs": 2, "architectures": 2, "graphs": 4, "labels": 8}
+    assert export_part(src, directory) == (None, dict.fromkeys(counts, 0))
+
+    # Two new runs add a0..a3's labels again and a2, a3 themselves; a0, a1 are not written twice.
+    _fill(src, 4)
+    second, grown = export_part(src, directory)
+    assert second == directory / "part-0001.jsonl.xz"
+    assert grown == {"runs": 2, "architectures": 2, "graphs": 4, "labels": 16}
+    assert export_parts(directory) == [first, second]
+
+    dst = Store(tmp_path / "dst.sqlite")
+    assert import_dataset(dst, directory) == {"runs": 4, "architectures": 4, "graphs": 8, "labels": 24}
+    assert _rows(dst) == _rows(src)
+    assert import_dataset(dst, directory) == dict.fromkeys(counts, 0)
+    src.dispose()
+    dst.dispose()
+
+
+def test_a_changed_row_goes_into_the_next_part_and_supersedes_the_old(tmp_path):
+    src = Store(tmp_path / "src.sqlite")
+    directory = tmp_path / "export"
+    _fill(src, 2)
+    export_part(src, directory)
+    with src.session() as sess:
+        run_id = sess.scalars(select(TABLES["runs"].id).where(TABLES["runs"].kind == "build")).one()
+    src.add_label(graph_id="g0int8", target="cpu-xnnpack-1t", run_id=run_id, latency_ms=7.5)
+    src.record_phase(run_id, "measure", 1, 0.5)
+    _, counts = export_part(src, directory)
+    assert counts == {"runs": 1, "architectures": 0, "graphs": 0, "labels": 1}
+
+    dst = Store(tmp_path / "dst.sqlite")
+    import_dataset(dst, directory)
+    assert _rows(dst) == _rows(src)
+    with dst.session() as sess:
+        rows = sess.scalars(
+            select(Label).where(Label.graph_id == "g0int8", Label.run_id == run_id)
+        ).all()
+        assert [r.latency_ms for r in rows] == [7.5]
+    src.dispose()
+    dst.dispose()
+
+
+def test_a_lone_later_part_or_a_cut_one_is_refused_and_nothing_is_added(tmp_path):
+    src = Store(tmp_path / "src.sqlite")
+    directory = tmp_path / "export"
+    _fill(src, 1)
+    export_part(src, directory)
+    _fill(src, 3)
+    second, _ = export_part(src, directory)
+    dst = Store(tmp_path / "dst.sqlite")
+    with pytest.raises(StoreError, match="refer to rows neither it nor the store has"):
+        import_dataset(dst, second)
+    data = second.read_bytes()
+    second.write_bytes(data[: len(data) // 2])
+    with pytest.raises(StoreError, match="part-0001.jsonl.xz is cut short or damaged"):
+        import_dataset(dst, directory)
+    assert _rows(dst) == {name: [] for name in TABLES}
+    src.dispose()
+    dst.dispose()

@@ -116,6 +116,20 @@ def test_cli_export_and_import(store, tmp_path):
     assert json.loads(out.stdout)["added"]["graphs"] == 4
 
 
+def test_cli_export_adds_parts_to_a_directory(store, tmp_path):
+    directory = tmp_path / "export"
+    out = _cli("export", "--db", store.url, "--out", str(directory))
+    assert out.returncode == 0, out.stderr
+    first = json.loads(out.stdout)
+    assert first["path"] == str(directory / "part-0000.jsonl.xz") and first["rows"]["graphs"] == 4
+    out = _cli("export", "--db", store.url, "--out", str(directory))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"path": None, "bytes": 0, "rows": dict.fromkeys(first["rows"], 0)}
+    out = _cli("import", str(directory), "--db", str(tmp_path / "copy.sqlite"))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["added"] == first["rows"]
+
+
 def test_cli_build_rejects_unknown_phase(tmp_path):
     out = _cli("build", "--phase", "bake", "--db", str(tmp_path / "x.sqlite"), "--no-progress")
     assert out.returncode == 2
