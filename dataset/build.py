@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from dataset.errors import BuildError
 from dataset.executors import LocalExecutor, RayExecutor, device_resource
-from dataset.measure import MeasureSettings, machine_description, tool_versions
+from dataset.measure import MeasureSettings, machine_description, runnable_others, tool_versions
 from dataset.store import DEFAULT_DB_URL, DEFAULT_WORK_DIR, Label, Run, Store
 from dataset.targets import CPU_TARGET, LabelKind, all_targets
 from dataset.tasks import convert_task, measure_task, rebuild_task, static_task
@@ -335,11 +335,12 @@ class Builder:
         if not todo:
             return 0
         settings = asdict(self.cfg.measure)
-        load, cores = os.getloadavg()[0], os.cpu_count() or 1
-        if not self.cfg.ray_address and load > 0.5 * cores:
+        others = 0.0 if self.cfg.ray_address else runnable_others()
+        if others >= 0.5:
             log.warning(
-                "machine is busy (1-min load %.1f on %d cores): %s labels will be noisy; "
-                "measure on a quiet machine", load, cores, CPU_TARGET,
+                "machine is busy (%.1f other tasks runnable, 1-min load %.1f, %d cores): %s labels "
+                "will be noisy; measure on a quiet machine",
+                others, os.getloadavg()[0], os.cpu_count() or 1, CPU_TARGET,
             )  # fmt: skip
         done = 0
         with self._bar(len(todo), desc) as bar:

@@ -17,6 +17,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -196,6 +197,29 @@ def machine_description() -> dict[str, str | int]:
         "governor": governor,
         "node": platform.node(),
     }
+
+
+def runnable_others(window_s: float = 1.0, samples: int = 10) -> float:
+    """Tasks runnable besides the caller, averaged over ``window_s`` (``procs_running`` of
+    ``/proc/stat``, less the reader itself); ``0.0`` where the kernel does not say.
+
+    What a timing competes with now: the 1-minute load average still shows work that ended a
+    minute ago (right after the static phase's workers it read ~2.4 on a quiet machine).
+    """
+    seen = []
+    for i in range(samples):
+        try:
+            with open("/proc/stat") as fh:
+                lines = [line for line in fh if line.startswith("procs_running ")]
+            running = int(lines[0].split()[1]) if lines else None
+        except (OSError, ValueError):
+            return 0.0
+        if running is None:
+            return 0.0
+        seen.append(max(0, running - 1))
+        if i < samples - 1:
+            time.sleep(window_s / samples)
+    return sum(seen) / len(seen)
 
 
 def tool_versions() -> dict[str, str]:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from dataset.errors import MeasureError
-from dataset.measure import MeasureSettings, machine_description, measure_file, tool_versions
+from dataset.measure import (
+    MeasureSettings,
+    machine_description,
+    measure_file,
+    runnable_others,
+    tool_versions,
+)
 
 FAST = MeasureSettings(budget_s=0.1, n_min=5, n_max=60, warmup_s=0.02)
 
@@ -74,3 +83,16 @@ def test_machine_and_tool_versions_are_described():
         }
     versions = tool_versions()
     assert versions["ai-edge-litert"] and versions["ethos-u-vela"]
+
+
+def test_runnable_others_sees_spinning_processes_at_once():
+    spin = [sys.executable, "-c", "while True: pass"]
+    procs = [subprocess.Popen(spin) for _ in range(2)]
+    try:
+        time.sleep(0.2)
+        # Two spinners are runnable the whole window; a load average would take a minute to rise.
+        assert runnable_others(window_s=0.5) >= 1.0
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
