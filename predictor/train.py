@@ -282,8 +282,12 @@ class GNNRegressor:
         """Train on ``data``; early-stop on ``val`` (or on the training loss without it).
 
         With ``members`` > 1, trains that many models (member ``k`` seeded ``seed + k``, so member
-        0 is the single model) on ``workers`` processes and keeps their ensemble.
+        0 is the single model) on ``workers`` processes and keeps their ensemble. The same as
+        ``fit_arrays(prepare(data, val, targets))``.
         """
+        return self.fit_arrays(self.prepare(data, val, targets))
+
+    def _check_params(self) -> None:
         if not 0.0 <= self.dropout < 1.0:
             raise TrainingError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.weight_decay < 0:
@@ -292,15 +296,58 @@ class GNNRegressor:
             raise TrainingError(f"members must be an int >= 1, got {self.members!r}")
         if not isinstance(self.workers, int) or self.workers < 1:
             raise TrainingError(f"workers must be an int >= 1, got {self.workers!r}")
-        self.targets_ = list(targets) if targets is not None else data.targets()
-        if not self.targets_:
+
+    def prepare(
+        self,
+        data: TrainingData,
+        val: TrainingData | None = None,
+        targets: Sequence[str] | None = None,
+    ) -> FitArrays:
+        """What :meth:`fit_arrays` trains on: features, log labels and masks of ``data`` and
+        ``val``, and the per-op targets this regressor's readout uses.
+
+        The arrays are a fraction of the graphs' size, so a process that only trains (an
+        ensemble member, a leave-one-space-out run) is sent these rather than the graphs.
+        """
+        self._check_params()
+        targets = list(targets) if targets is not None else data.targets()
+        if not targets:
             raise TrainingError("no target has a label in the training data")
         if len(data.graphs) < 2:
             raise TrainingError(f"need at least 2 training graphs, got {len(data.graphs)}")
-        if not label_matrix(data.labels, self.targets_)[1].any():
-            raise TrainingError(f"no usable (positive, finite) label for targets {self.targets_}")
+        y, mask = label_matrix(data.labels, targets)
+        if not mask.any():
+            raise TrainingError(f"no usable (positive, finite) label for targets {targets}")
+        feats = features_list(data.graphs)
+        val_set = None
+        if val is not None and val.graphs:
+            vy, vm = label_matrix(val.labels, targets)
+            val_set = (featurize(val.graphs), vy, vm)
+        node_sets: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
+        if self._uses_node_labels() and data.node_labels:
+            node_sets = node_label_matrices(data.graphs, feats, data.node_labels, targets)
+        node_graphs = sum(ns is not None for ns in node_sets)
+        if node_graphs:
+            log.info("per-op targets on %d of %d training graphs", node_graphs, len(feats))
+        return FitArrays(targets, feats, y, mask, val_set, node_sets)
+
+    def _uses_node_labels(self) -> bool:
+        return self.readout == "lse" and self.node_weight > 0
+
+    def fit_arrays(self, arrays: FitArrays) -> GNNRegressor:
+        """Train on arrays made by :meth:`prepare` (here or in another process); see :meth:`fit`.
+
+        Raises:
+            TrainingError: a bad option, or arrays with per-op targets this readout cannot use.
+        """
+        self._check_params()
+        if any(ns is not None for ns in arrays.node_sets) and not self._uses_node_labels():
+            raise TrainingError(
+                f"the arrays carry per-op targets, which readout {self.readout!r} with node_weight "
+                f"{self.node_weight} cannot use; prepare them with this regressor"
+            )
+        self.targets_ = list(arrays.targets)
         start = time.perf_counter()
-        arrays = self._fit_arrays(data, val)
         if self.members == 1:
             runs = [self._fit_member(arrays, 0, self.progress)]
         elif self.workers == 1:
@@ -313,7 +360,7 @@ class GNNRegressor:
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(min(self.workers, self.members), mp_context=ctx) as pool:
                 futures = [
-                    pool.submit(_fit_member_job, params, self.targets_, arrays, k, self.report_every)
+                    pool.submit(_fit_member_job, params, arrays, k, self.report_every)
                     for k in range(self.members)
                 ]
                 runs = [f.result() for f in futures]
@@ -333,7 +380,7 @@ class GNNRegressor:
         self.best_epoch_ = max(self.member_best_epochs_)
         self.best_loss_ = runs[0].best_loss
         if len(runs) > 1:
-            self.best_loss_ = self._loss(val if val is not None and val.graphs else data)
+            self.best_loss_ = self._arrays_loss(arrays)
         self.train_seconds_ = time.perf_counter() - start
         return self
 
@@ -341,30 +388,19 @@ class GNNRegressor:
         """The constructor arguments (without the progress callback, which cannot travel)."""
         return {k: getattr(self, k) for k in _PARAMS}
 
-    def _loss(self, data: TrainingData) -> float:
-        y, mask = label_matrix(data.labels, self.targets_)
-        pred = torch.from_numpy(self.predict_log(data.graphs))
+    def _arrays_loss(self, arrays: FitArrays) -> float:
+        """The fitted model's loss on the validation arrays (the training arrays without them)."""
+        if arrays.val is not None:
+            vfb, y, mask = arrays.val
+            pred = torch.from_numpy(forward_log(self.model_, [vfb], self.threads))
+        else:
+            y, mask = arrays.y, arrays.mask
+            pred = torch.from_numpy(predict_log(self.model_, arrays.feats, self.threads))
         return float(masked_l1(pred, torch.from_numpy(y), torch.from_numpy(mask)))
-
-    def _fit_arrays(self, data: TrainingData, val: TrainingData | None) -> _FitArrays:
-        """Features and label matrices of ``data`` and ``val``, built once for every member."""
-        feats = features_list(data.graphs)
-        y, mask = label_matrix(data.labels, self.targets_)
-        val_set = None
-        if val is not None and val.graphs:
-            vy, vm = label_matrix(val.labels, self.targets_)
-            val_set = (featurize(val.graphs), vy, vm)
-        node_sets: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
-        if self.readout == "lse" and self.node_weight > 0 and data.node_labels:
-            node_sets = node_label_matrices(data.graphs, feats, data.node_labels, self.targets_)
-        node_graphs = sum(ns is not None for ns in node_sets)
-        if node_graphs:
-            log.info("per-op targets on %d of %d training graphs", node_graphs, len(feats))
-        return _FitArrays(feats, y, mask, val_set, node_sets)
 
     def _fit_member(
         self,
-        arrays: _FitArrays,
+        arrays: FitArrays,
         k: int,
         progress: Callable[[int, float, float | None], None] | None,
     ) -> _MemberFit:
@@ -454,11 +490,13 @@ class GNNRegressor:
 
 
 @dataclass
-class _FitArrays:
-    """What training a member needs, built once from the graphs: per-graph features, log labels
-    and mask, the validation batch, per-op targets. Worker processes get these arrays instead of
-    the graphs (6,610-architecture export, two workers: ~1.8 GB per worker, was ~7.4 GB)."""
+class FitArrays:
+    """What training needs, built once from the graphs by :meth:`GNNRegressor.prepare`: the
+    targets, per-graph features, log labels and mask, the validation batch, per-op targets. Worker
+    processes get these arrays instead of the graphs (6,610-architecture export, two workers:
+    ~1.8 GB per worker, was ~7.4 GB)."""
 
+    targets: list[str]
     feats: list[GraphFeatures]
     y: np.ndarray
     mask: np.ndarray
@@ -487,8 +525,7 @@ _PARAMS = (
 
 def _fit_member_job(
     params: dict[str, Any],
-    targets: list[str],
-    arrays: _FitArrays,
+    arrays: FitArrays,
     k: int,
     report_every: int = 0,
 ) -> _MemberFit:
@@ -501,7 +538,7 @@ def _fit_member_job(
             print(f"  member {k} epoch {epoch:4d}  train {train_loss:.4f}  val {shown}", flush=True)
 
     reg = GNNRegressor(**params)
-    reg.targets_ = targets
+    reg.targets_ = list(arrays.targets)
     return reg._fit_member(arrays, k, report if report_every > 0 else None)
 
 

@@ -265,20 +265,22 @@ def _append_loso_cache(path: Path, key: str, space: str, result: dict[str, Any])
         fh.flush()
 
 
-def leave_space_out_run(
-    train_d: Any, val_d: Any, test_d: Any, *, meta: dict[str, Any], epochs: int, members: int, threads: int
-) -> dict[str, Any]:
-    """Train the checkpoint's model choice from scratch without one space; score it on that space."""
+def loso_regressor(meta: dict[str, Any], *, epochs: int, members: int, threads: int) -> Any:
+    """An untrained regressor of the checkpoint's model choice, for a leave-one-space-out run."""
     from predictor import train as tr
-    from predictor.evaluate import compare
 
     cfg = meta["model"]
-    r = tr.GNNRegressor(
+    return tr.GNNRegressor(
         conv=cfg["conv"], hidden=cfg["hidden"], layers=cfg["layers"], readout=cfg["readout"],
-        global_node=cfg["global_node"], bidirectional=cfg.get("bidirectional", False), epochs=epochs, seed=meta.get("seed", 0), threads=threads,
-        node_weight=meta.get("node_weight", 1.0), members=members,
-    ).fit(train_d, val_d, targets=meta["targets"])
-    return compare(r, train_d, test_d)
+        global_node=cfg["global_node"], bidirectional=cfg.get("bidirectional", False), epochs=epochs,
+        seed=meta.get("seed", 0), threads=threads, node_weight=meta.get("node_weight", 1.0), members=members,
+    )  # fmt: skip
+
+
+def leave_space_out_run(arrays: Any, *, meta: dict[str, Any], epochs: int, members: int, threads: int) -> Any:
+    """Train the checkpoint's model choice from scratch on arrays prepared without one space
+    (module level: it runs in worker processes, which get the arrays, not the graphs)."""
+    return loso_regressor(meta, epochs=epochs, members=members, threads=threads).fit_arrays(arrays)
 
 
 def evaluate(
@@ -344,27 +346,39 @@ def evaluate(
                 typer.echo(f"leave out {space}: scores reused from {loso_cache}")
                 loso[space] = cached[keys[space]]
                 continue
-            tri, vai, tei = tr.split_leave_space_out(data.spaces, data.arch_ids, space, seed=meta.get("seed", 0))
-            typer.echo(f"leave out {space}: train {len(tri)}, test {len(tei)} graphs")
-            jobs[space] = (data.subset(tri), data.subset(vai), data.subset(tei))
+            jobs[space] = tr.split_leave_space_out(data.spaces, data.arch_ids, space, seed=meta.get("seed", 0))
+            typer.echo(f"leave out {space}: train {len(jobs[space][0])}, test {len(jobs[space][2])} graphs")
         args = {"meta": meta, "epochs": epochs, "members": n_members, "threads": threads}
 
-        def finished(space: str, res: dict[str, Any]) -> None:
+        def arrays_of(space: str) -> Any:
+            # Built in this process when the run starts: a worker gets arrays, never graphs.
+            tri, vai, _ = jobs[space]
+            return loso_regressor(**args).prepare(data.subset(tri), data.subset(vai), targets=meta["targets"])
+
+        def finished(space: str, fitted: Any) -> None:
+            tri, _, tei = jobs[space]
+            res = compare(fitted, data.subset(tri), data.subset(tei), seed=meta.get("seed", 0))
             _append_loso_cache(loso_cache, keys[space], space, res)
             loso[space] = res
 
         if workers > 1 and len(jobs) > 1:
             import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
+            from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
             ctx = multiprocessing.get_context("spawn")
+            todo, running = list(jobs), {}
             with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-                futures = {pool.submit(leave_space_out_run, *parts, **args): space for space, parts in jobs.items()}
-                for fut in as_completed(futures):
-                    finished(futures[fut], fut.result())
+                while todo or running:
+                    # At most `workers` runs' arrays are held at once.
+                    while todo and len(running) < workers:
+                        space = todo.pop(0)
+                        running[pool.submit(leave_space_out_run, arrays_of(space), **args)] = space
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        finished(running.pop(fut), fut.result())
         else:
-            for space, parts in jobs.items():
-                finished(space, leave_space_out_run(*parts, **args))
+            for space in jobs:
+                finished(space, leave_space_out_run(arrays_of(space), **args))
         loso = {space: loso[space] for space in spaces}
     noise = {t: noise_floor(p) for t, p in data.noise.items()}
     how = f"the checkpoint's model choice, at most {epochs} epochs, {n_members} member{'s' if n_members > 1 else ''}" if loso else ""

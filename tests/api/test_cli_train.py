@@ -114,6 +114,12 @@ def test_train_then_evaluate_with_parallel_leave_space_out(tmp_path):
     assert "leave out small: scores reused" in out and "leave out wide: scores reused" in out
     again = report.read_text()
     assert again[again.index("## Leave one search space out") :] == section
+    # Retrained here, one run after the other, the runs score the same as in the workers.
+    edgeperf("evaluate", "--db", str(db), "--checkpoint", str(ck), "--out", str(report),
+             "--leave-space-out", "--epochs", "2", "--workers", "1", "--fresh",
+             "--loso-cache", str(tmp_path / "loso-here.jsonl"))  # fmt: skip
+    here = report.read_text()
+    assert here[here.index("## Leave one search space out") :] == section
     # Another model choice (epochs) is not the cached one: it retrains.
     out = edgeperf("evaluate", "--db", str(db), "--checkpoint", str(ck), "--out", str(report),
                    "--leave-space-out", "--epochs", "1", "--loso-cache", str(cache))  # fmt: skip
