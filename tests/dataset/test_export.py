@@ -9,7 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from dataset.errors import StoreError
-from dataset.export import export_dataset, export_part, export_parts, import_dataset
+from dataset.export import (
+    DEFAULT_EXPORT_PATH,
+    export_dataset,
+    export_part,
+    export_parts,
+    import_dataset,
+)
 from dataset.stats import dataset_stats
 from dataset.store import TABLES, Label, Store
 
@@ -197,3 +203,15 @@ def test_a_lone_later_part_or_a_cut_one_is_refused_and_nothing_is_added(tmp_path
     assert _rows(dst) == {name: [] for name in TABLES}
     src.dispose()
     dst.dispose()
+
+
+def test_the_committed_export_reads_and_fits_its_budget():
+    """The issue's cap: the committed dataset stays within 50 MB, however many parts it grows by."""
+    parts = export_parts(DEFAULT_EXPORT_PATH)
+    assert parts and parts[0].name == "part-0000.jsonl.xz"
+    assert sum(p.stat().st_size for p in parts) <= 50e6
+    for part in parts:
+        with lzma.open(part, "rt", encoding="utf-8") as fh:
+            header = json.loads(fh.readline())
+        assert header["format"] == "edgeperf-dataset" and header["version"] == 1
+        assert sum(header["counts"].values()) > 0, part.name
