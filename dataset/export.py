@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dataset.errors import StoreError
-from dataset.store import TABLES, Base, Label, Store
+from dataset.store import TABLES, Base, Label, Store, same_label
 
 FORMAT = "edgeperf-dataset"
 FORMAT_VERSION = 1
@@ -191,13 +191,7 @@ def _replace(sess: Session, name: str, row: dict[str, Any]) -> None:
         sess.merge(TABLES[name](**row))
         return
     sess.flush()
-    old = sess.scalars(
-        select(Label).where(
-            Label.graph_id == row["graph_id"],
-            Label.target == row["target"],
-            Label.run_id == row["run_id"],
-        )
-    ).one()
+    old = sess.scalars(same_label(row)).one()
     sess.delete(old)
     sess.flush()
     sess.add(Label(**row))

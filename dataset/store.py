@@ -23,6 +23,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
@@ -129,6 +130,15 @@ TABLES: dict[str, type[Base]] = {
     "graphs": Graph,
     "labels": Label,
 }
+
+
+def same_label(fields: dict[str, Any]) -> Select:
+    """The label with the graph, target and run of ``fields`` (a label's identity)."""
+    return select(Label).where(
+        Label.graph_id == fields["graph_id"],
+        Label.target == fields["target"],
+        Label.run_id == fields["run_id"],
+    )
 
 
 def _compact_json(obj: Any) -> str:
@@ -275,13 +285,7 @@ class Store:
     def add_label(self, **fields: Any) -> None:
         """Store one label; a label for the same graph, target and run is replaced."""
         with self.session() as sess:
-            old = sess.scalars(
-                select(Label).where(
-                    Label.graph_id == fields["graph_id"],
-                    Label.target == fields["target"],
-                    Label.run_id == fields["run_id"],
-                )
-            ).first()
+            old = sess.scalars(same_label(fields)).first()
             if old is not None:
                 sess.delete(old)
                 sess.flush()
