@@ -335,12 +335,14 @@ class Builder:
         if not todo:
             return 0
         settings = asdict(self.cfg.measure)
-        others = 0.0 if self.cfg.ray_address else runnable_others()
+        cpu = self.cfg.measure.cpu
+        others = 0.0 if self.cfg.ray_address else runnable_others(cpu=cpu)
         if others >= 0.5:
             log.warning(
-                "machine is busy (%.1f other tasks runnable, 1-min load %.1f, %d cores): %s labels "
-                "will be noisy; measure on a quiet machine",
-                others, os.getloadavg()[0], os.cpu_count() or 1, CPU_TARGET,
+                "machine is busy (%.1f other tasks runnable %s, 1-min load %.1f, %d cores): %s "
+                "labels will be noisy; measure on a quiet machine or pin other work elsewhere",
+                others, "anywhere" if cpu is None else f"on core {cpu}", os.getloadavg()[0],
+                os.cpu_count() or 1, CPU_TARGET,
             )  # fmt: skip
         done = 0
         with self._bar(len(todo), desc) as bar:
@@ -423,15 +425,18 @@ def prune_cache(
     *,
     noise_n: int = 200,
     dry_run: bool = False,
+    min_age_s: float = 600.0,
 ) -> dict[str, int]:
     """Delete the cached .tflite of every graph that no later phase needs; returns counts.
 
     A file is kept while its graph still lacks a label (static target or the CPU measurement),
-    while it is an anchor's (re-measured by every run), and while the noise pass, short of
-    ``noise_n`` pairs, could still pick it. Conversion is deterministic, so a pruned file is
-    rebuilt from its stored spec if it is ever needed again: byte for byte on the same machine,
-    up to float rounding of the int8 scales on another CPU.
+    while it is an anchor's (re-measured by every run), while the noise pass, short of
+    ``noise_n`` pairs, could still pick it, and while it is younger than ``min_age_s``: a build
+    converting beside the prune writes a file before it stores the graph. Conversion is
+    deterministic, so a pruned file is rebuilt from its stored spec if it is ever needed again:
+    byte for byte on the same machine, up to float rounding of the int8 scales on another CPU.
     """
+    young_after = time.time() - min_age_s
     store = Store(db_url)
     try:
         targets = list(all_targets())
@@ -449,7 +454,11 @@ def prune_cache(
         store.dispose()
     removed = kept = freed = 0
     for path in sorted(cache_dir.glob("*.tflite")):
-        if path.stem in keep:
+        try:
+            young = path.stat().st_mtime > young_after
+        except FileNotFoundError:
+            continue
+        if path.stem in keep or young:
             kept += 1
             continue
         removed += 1

@@ -199,24 +199,31 @@ def machine_description() -> dict[str, str | int]:
     }
 
 
-def runnable_others(window_s: float = 1.0, samples: int = 10) -> float:
-    """Tasks runnable besides the caller, averaged over ``window_s`` (``procs_running`` of
-    ``/proc/stat``, less the reader itself); ``0.0`` where the kernel does not say.
+def _runnable_tasks(cpu: int | None) -> int:
+    """Threads of other processes in state R now; with ``cpu``, only those allowed on that core."""
+    me, count = os.getpid(), 0
+    for stat in Path("/proc").glob("[0-9]*/task/[0-9]*/stat"):
+        try:
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+            if state != "R" or int(stat.parts[2]) == me:
+                continue
+            if cpu is None or cpu in os.sched_getaffinity(int(stat.parts[4])):
+                count += 1
+        except (OSError, IndexError, ValueError):
+            continue  # the task ended while we looked
+    return count
+
+
+def runnable_others(window_s: float = 1.0, samples: int = 10, cpu: int | None = None) -> float:
+    """Threads of other processes runnable, averaged over ``window_s``; with ``cpu``, only those
+    the scheduler may put on that core (a build pinned to the other cores does not count).
 
     What a timing competes with now: the 1-minute load average still shows work that ended a
     minute ago (right after the static phase's workers it read ~2.4 on a quiet machine).
     """
     seen = []
     for i in range(samples):
-        try:
-            with open("/proc/stat") as fh:
-                lines = [line for line in fh if line.startswith("procs_running ")]
-            running = int(lines[0].split()[1]) if lines else None
-        except (OSError, ValueError):
-            return 0.0
-        if running is None:
-            return 0.0
-        seen.append(max(0, running - 1))
+        seen.append(_runnable_tasks(cpu))
         if i < samples - 1:
             time.sleep(window_s / samples)
     return sum(seen) / len(seen)

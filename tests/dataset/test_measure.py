@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -85,13 +86,21 @@ def test_machine_and_tool_versions_are_described():
     assert versions["ai-edge-litert"] and versions["ethos-u-vela"]
 
 
-def test_runnable_others_sees_spinning_processes_at_once():
+def test_runnable_others_sees_spinning_processes_at_once_and_where_they_may_run():
     spin = [sys.executable, "-c", "while True: pass"]
     procs = [subprocess.Popen(spin) for _ in range(2)]
     try:
         time.sleep(0.2)
         # Two spinners are runnable the whole window; a load average would take a minute to rise.
         assert runnable_others(window_s=0.5) >= 1.0
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) > 1:
+            for p in procs:
+                os.sched_setaffinity(p.pid, {cores[1]})
+            time.sleep(0.1)
+            # Pinned away from the first core, they do not compete with a timing pinned there.
+            assert runnable_others(window_s=0.5, cpu=cores[1]) >= 1.0
+            assert runnable_others(window_s=0.5, cpu=cores[0]) < runnable_others(window_s=0.5)
     finally:
         for p in procs:
             p.kill()

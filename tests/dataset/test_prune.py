@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from dataset.build import prune_cache
@@ -12,6 +14,7 @@ from dataset.store import Store
 from dataset.targets import CPU_TARGET, all_targets
 
 ROOT = Path(__file__).resolve().parents[2]
+HOUR_S = 3600.0
 
 
 def _store_with_cache(tmp_path: Path) -> tuple[str, Path, dict[str, bytes]]:
@@ -31,7 +34,9 @@ def _store_with_cache(tmp_path: Path) -> tuple[str, Path, dict[str, bytes]]:
                 continue
             s.add_label(graph_id=gid, target=target, run_id=run, latency_ms=1.0 + i)
         blobs[gid] = f"model {i}".encode()
-        (work / "tflite" / f"{gid}.tflite").write_bytes(blobs[gid])
+        path = work / "tflite" / f"{gid}.tflite"
+        path.write_bytes(blobs[gid])
+        os.utime(path, (time.time() - HOUR_S, time.time() - HOUR_S))  # converted long ago
     s.finish_run(run)
     s.dispose()
     return f"sqlite:///{db}", work, blobs
@@ -57,6 +62,18 @@ def test_prune_keeps_files_a_pending_noise_pass_needs(tmp_path):
     prune_cache(url, work, noise_n=3)
     # Measured graphs g0..g3 and g5 are noise candidates; the first three by id are kept.
     assert _left(work) == {"g0", "g1", "g2", "g4", "g5"}
+
+
+def test_prune_keeps_young_files_a_conversion_beside_it_may_not_have_stored_yet(tmp_path):
+    url, work, _ = _store_with_cache(tmp_path)
+    (work / "tflite" / "fresh.tflite").write_bytes(b"converted, graph not stored yet")
+    orphan = work / "tflite" / "orphan.tflite"
+    orphan.write_bytes(b"a graph that was never stored")
+    os.utime(orphan, (time.time() - HOUR_S, time.time() - HOUR_S))
+    prune_cache(url, work, noise_n=0)
+    assert _left(work) == {"g0", "g4", "g5", "fresh"}
+    prune_cache(url, work, noise_n=0, min_age_s=0)
+    assert _left(work) == {"g0", "g4", "g5"}
 
 
 def test_prune_command(tmp_path):
