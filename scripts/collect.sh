@@ -30,9 +30,9 @@ mode=${1:-static}
 static=(--phase sample --phase convert --phase label-static)
 snap_pid='' snap_n=''
 mkdir -p var/logs
-# Pinning the measurement to one core and a static phase to the others left the timings as they
-# were with the static phase stopped (60 graphs, each timed quiet / beside it / quiet: |busy -
-# quiet| 3.7-5.1 % MAPE against 4.3 % between the two quiet timings, median ratio 0.999).
+# Pinning the measurement to one core and a static phase to the others left the timings within
+# their own noise (bench/pinning.py, 60 graphs each timed quiet / beside it / quiet, two runs:
+# busy against quiet 4.6-6.1 % MAPE, quiet against quiet 4.3 and 5.4 %; median ratio 0.996-0.999).
 cores=$(.venv/bin/python -c 'import os; print(",".join(map(str, sorted(os.sched_getaffinity(0)))))')
 others=''
 if [[ -n "${CPU:-}" && "${PIPELINE:-1}" == 1 ]]; then
