@@ -240,7 +240,8 @@ def render_card(store: Store, img_dir: Path, md_path: Path) -> str:
         "",
         (f"{tp['architectures']} architectures in {tp['seconds'] / 3600:.2f} h of build phases: "
         f"**{tp['architectures_per_hour']} architectures/hour** (sample, convert, label-static "
-        "and measure, as run)."),
+        "and measure, as run; phase times are summed, so a static phase run beside a "
+        "measurement on other cores counts both, and the wall-clock rate is higher)."),
         "",
         "| phase | items | seconds | items/hour |",
         "|---|---:|---:|---:|",
