@@ -11,11 +11,16 @@ readout's per-op contributions are trained on them too: dozens of targets per gr
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import logging
 import math
+import os
+import pickle
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -216,6 +221,10 @@ class GNNRegressor:
             epochs (0: silent); the ``progress`` callback serves the in-process case.
         seed: Seeds parameter initialisation and batch order.
         threads: torch intra-op threads.
+        state_dir: Directory where each member saves its training state (weights, optimiser,
+            schedule, random streams, best epoch so far) after every epoch; a later fit with the
+            same options on the same arrays resumes from it and ends where an uninterrupted fit
+            would have. ``None``: nothing saved.
         progress: Callback ``(epoch, train_loss, val_loss)`` after every epoch.
     """
 
@@ -239,6 +248,7 @@ class GNNRegressor:
         report_every: int = 0,
         seed: int = 0,
         threads: int = 1,
+        state_dir: str | Path | None = None,
         progress: Callable[[int, float, float | None], None] | None = None,
     ) -> None:
         self.conv = conv
@@ -259,6 +269,7 @@ class GNNRegressor:
         self.report_every = report_every
         self.seed = seed
         self.threads = threads
+        self.state_dir = state_dir
         self.progress = progress
 
     def model_config(self, n_outputs: int) -> dict[str, Any]:
@@ -375,6 +386,7 @@ class GNNRegressor:
         self.model_ = model
         self.history_ = runs[0].history
         self.node_graphs_ = runs[0].node_graphs
+        self.state_files_ = [r.state_file for r in runs if r.state_file is not None]
         self.member_best_epochs_ = [r.best_epoch for r in runs]
         self.member_losses_ = [r.best_loss for r in runs]
         self.best_epoch_ = max(self.member_best_epochs_)
@@ -428,7 +440,22 @@ class GNNRegressor:
         yt, mt = torch.from_numpy(y), torch.from_numpy(mask)
         best, best_state, best_epoch, waited = math.inf, None, -1, 0
         history: list[dict[str, float | None]] = []
-        for epoch in range(self.epochs):
+        first_epoch, done = 0, False
+        state_file = self._state_file(arrays, seed) if self.state_dir is not None else None
+        if state_file is not None and state_file.exists():
+            saved = _load_state(state_file)
+            if saved is not None:
+                model.load_state_dict(saved["model"])
+                opt.load_state_dict(saved["opt"])
+                sched.load_state_dict(saved["sched"])
+                rng.bit_generator.state = json.loads(saved["np_rng"])
+                torch.set_rng_state(saved["torch_rng"])
+                best, best_epoch, waited = saved["best"], saved["best_epoch"], saved["waited"]
+                best_state = saved["best_state"] or None
+                history = json.loads(saved["history"])
+                first_epoch, done = saved["epoch"], saved["done"]
+                log.info("member %d: resuming at epoch %d from %s", k, first_epoch, state_file)
+        for epoch in range(first_epoch, 0 if done else self.epochs):
             model.train()
             order = rng.permutation(len(feats))
             total, weight = 0.0, 0.0
@@ -476,13 +503,48 @@ class GNNRegressor:
                 )
             else:
                 waited += 1
-                if waited >= self.patience:
-                    log.info("early stop at epoch %d (best %d, loss %.4f)", epoch, best_epoch, best)
-                    break
+            stop = waited > 0 and waited >= self.patience
+            if stop:
+                log.info("early stop at epoch %d (best %d, loss %.4f)", epoch, best_epoch, best)
+            if state_file is not None:
+                _save_state(
+                    state_file,
+                    {
+                        "epoch": epoch + 1,
+                        "done": stop or epoch + 1 == self.epochs,
+                        "model": model.state_dict(),
+                        "opt": opt.state_dict(),
+                        "sched": sched.state_dict(),
+                        "np_rng": json.dumps(rng.bit_generator.state),
+                        "torch_rng": torch.get_rng_state(),
+                        "best": best,
+                        "best_state": best_state or {},
+                        "best_epoch": best_epoch,
+                        "waited": waited,
+                        "history": json.dumps(history),
+                    },
+                )
+            if stop:
+                break
         if best_state is not None:
             model.load_state_dict(best_state)
         state = {name: t.detach().clone() for name, t in model.state_dict().items()}
-        return _MemberFit(model.config, state, best_epoch, best, history, node_graphs)
+        return _MemberFit(model.config, state, best_epoch, best, history, node_graphs, state_file)
+
+    def _state_file(self, arrays: FitArrays, seed: int) -> Path:
+        """Where the member seeded ``seed`` saves its state: named by everything its training path
+        depends on (options, seed, labels, features), so that only the same run resumes."""
+        digest = hashlib.sha256()
+        digest.update(json.dumps({p: getattr(self, p) for p in _STATE_PARAMS} | {"seed": seed}, sort_keys=True).encode())
+        digest.update(json.dumps(arrays.targets).encode())
+        for a in (arrays.y, arrays.mask):
+            digest.update(np.ascontiguousarray(a).tobytes())
+        for f in arrays.feats:
+            for a in f[:-1]:
+                digest.update(np.ascontiguousarray(a).tobytes())
+        if arrays.val is not None:
+            digest.update(np.ascontiguousarray(arrays.val[1]).tobytes())
+        return Path(self.state_dir) / f"member-{digest.hexdigest()[:20]}.pt"
 
     def predict_log(self, graphs: Sequence[OpGraph]) -> np.ndarray:
         """Log-space predictions ``[G, T*M]`` in :func:`output_names` order."""
@@ -514,12 +576,20 @@ class _MemberFit:
     best_loss: float
     history: list[dict[str, float | None]]
     node_graphs: int
+    state_file: Path | None = None
 
 
 _PARAMS = (
     "conv", "hidden", "layers", "readout", "global_node", "dropout", "bidirectional", "epochs",
     "batch_size", "lr", "weight_decay", "patience", "node_weight", "members", "workers",
-    "report_every", "seed", "threads",
+    "report_every", "seed", "threads", "state_dir",
+)  # fmt: skip
+
+#: What a member's training path depends on (the rest -- workers, threads, reporting -- does not
+#: change the numbers, so a run resumed with other values of those continues the same run).
+_STATE_PARAMS = (
+    "conv", "hidden", "layers", "readout", "global_node", "dropout", "bidirectional", "epochs",
+    "batch_size", "lr", "weight_decay", "patience", "node_weight",
 )  # fmt: skip
 
 
@@ -540,6 +610,24 @@ def _fit_member_job(
     reg = GNNRegressor(**params)
     reg.targets_ = list(arrays.targets)
     return reg._fit_member(arrays, k, report if report_every > 0 else None)
+
+
+def _save_state(path: Path, state: dict[str, Any]) -> None:
+    """Write a member's training state whole or not at all (a kill mid-write leaves the last one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def _load_state(path: Path) -> dict[str, Any] | None:
+    """A saved member state (tensors and plain values only: never unpickles code), or ``None``
+    with a warning when it cannot be read (the member then starts afresh)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+        log.warning("ignoring unreadable training state %s: %s", path, exc)
+        return None
 
 
 def _stack_nodes(

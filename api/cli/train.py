@@ -127,6 +127,10 @@ def _machine() -> dict[str, Any]:
     }
 
 
+#: Where ``edgeperf train`` keeps the members' training state while it runs (see ``--state-dir``).
+DEFAULT_STATE_DIR = Path(__file__).resolve().parents[2] / "var" / "train-state"
+
+
 def train(
     db: DbOption = None,
     export: ExportOption = None,
@@ -159,6 +163,14 @@ def train(
         str | None, typer.Option(help="Hold out this search space as the test set (generalisation run).")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show per-epoch progress.")] = True,
+    state_dir: Annotated[
+        Path,
+        typer.Option(
+            help="Where each ensemble member saves its training state after every epoch; the same "
+            "command on the same data, run again after a kill, resumes from it. Removed once the "
+            "checkpoint is written."
+        ),
+    ] = DEFAULT_STATE_DIR,
 ) -> None:
     """Train the GNN on the dataset (split by architecture) and write a checkpoint."""
     from predictor import train as tr
@@ -181,7 +193,7 @@ def train(
         if progress and (epoch % 10 == 0):
             typer.echo(f"  epoch {epoch:4d}  train {train_loss:.4f}  val {val_loss if val_loss is None else round(val_loss, 4)}")
 
-    base = {"hidden": hidden, "layers": layers, "bidirectional": bidirectional, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "dropout": dropout, "node_weight": node_weight, "members": members, "workers": workers, "report_every": 10 if progress else 0, "seed": seed, "threads": threads, "progress": show}
+    base = {"hidden": hidden, "layers": layers, "bidirectional": bidirectional, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "dropout": dropout, "node_weight": node_weight, "members": members, "workers": workers, "report_every": 10 if progress else 0, "seed": seed, "threads": threads, "state_dir": state_dir, "progress": show}
     choices = (
         [{"conv": c, "readout": r, "global_node": gn} for c, r, gn in tr.MODEL_CHOICES]
         if compare
@@ -216,6 +228,9 @@ def train(
         "note": "trained on a small development dataset" if len(data.graphs) < 1000 else "",
     }
     path = save_checkpoint(best, out or DEFAULT_CHECKPOINT, meta)
+    for _, _, reg in results:
+        for state_file in reg.state_files_:
+            state_file.unlink(missing_ok=True)
     typer.echo(f"kept {best_choice}; wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
     for key, row in test_metrics.items():
         typer.echo(f"  test {key}: MAPE {row['mape']:.1f}%  within10 {row['within10']:.0f}%  tau {row['kendall_tau']:.2f}")

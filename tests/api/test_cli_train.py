@@ -95,8 +95,11 @@ def test_train_then_evaluate_with_parallel_leave_space_out(tmp_path):
         return done.stdout
 
     out = edgeperf("train", "--db", str(db), "--out", str(ck), "--epochs", "3", "--hidden", "16",
-                   "--readout", "lse", "--members", "2", "--workers", "2", "--no-progress")  # fmt: skip
+                   "--readout", "lse", "--members", "2", "--workers", "2", "--no-progress",
+                   "--state-dir", str(tmp_path / "state"))  # fmt: skip
     assert "members' best epochs" in out
+    # The members saved their state as they trained, and it went once the checkpoint was written.
+    assert (tmp_path / "state").is_dir() and not list((tmp_path / "state").iterdir())
     _, meta = load_checkpoint(ck)
     assert meta["model"]["members"] == 2 and len(meta["member_best_epochs"]) == 2
     cache = tmp_path / "loso.jsonl"

@@ -413,3 +413,53 @@ def test_arrays_prepared_and_pickled_apart_train_what_fit_trains(data):
     # Per-op targets are built for the lse readout; a mean readout cannot train on them.
     with pytest.raises(TrainingError, match="carry per-op targets, which readout 'mean'"):
         GNNRegressor(seed=0, **{**cfg, "readout": "mean"}).fit_arrays(arrays)
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_training_resumes_where_it_was_killed_and_ends_as_an_uninterrupted_run(data, tmp_path):
+    d = _with_per_op(data)
+    tr, va, _ = split_by_architecture(d.arch_ids, seed=0)
+    cfg = {**FAST, "readout": "lse", "dropout": 0.1, "epochs": 7, "patience": 7, "seed": 3}
+    whole = GNNRegressor(**cfg).fit(d.subset(tr), d.subset(va))
+
+    def kill_at_epoch_4(epoch, train_loss, val_loss):
+        if epoch == 4:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        GNNRegressor(state_dir=tmp_path, progress=kill_at_epoch_4, **cfg).fit(d.subset(tr), d.subset(va))
+    (saved,) = tmp_path.glob("member-*.pt")
+    assert torch.load(saved, weights_only=True)["epoch"] == 4  # epochs 0-3 done, 4 was cut short
+    seen = []
+    resumed = GNNRegressor(state_dir=tmp_path, progress=lambda e, *_: seen.append(e), **cfg).fit(
+        d.subset(tr), d.subset(va)
+    )
+    assert seen == [4, 5, 6]
+    assert resumed.history_ == whole.history_ and resumed.best_epoch_ == whole.best_epoch_
+    for name, t in whole.model_.state_dict().items():
+        torch.testing.assert_close(resumed.model_.state_dict()[name], t, rtol=0, atol=0)
+    assert resumed.state_files_ == [saved]
+    # A finished run is not trained again: the same fit returns its result at once.
+    again = GNNRegressor(state_dir=tmp_path, progress=lambda e, *_: seen.append(e), **cfg).fit(
+        d.subset(tr), d.subset(va)
+    )
+    assert seen == [4, 5, 6] and again.history_ == whole.history_
+
+
+def test_training_state_is_kept_apart_per_run_and_a_damaged_one_is_ignored(data, tmp_path):
+    sub, val = data.subset(range(12)), data.subset(range(12, 16))
+    cfg = {**FAST, "epochs": 3, "patience": 3}
+    GNNRegressor(state_dir=tmp_path, **cfg).fit(sub, val)
+    GNNRegressor(state_dir=tmp_path, **{**cfg, "lr": 1e-3}).fit(sub, val)  # other options: other run
+    GNNRegressor(state_dir=tmp_path, **cfg).fit(data.subset(range(1, 13)), val)  # other data: other run
+    files = sorted(tmp_path.glob("member-*.pt"))
+    assert len(files) == 3
+    fresh = GNNRegressor(**cfg).fit(sub, val)
+    first = GNNRegressor(state_dir=tmp_path, **cfg)._state_file(GNNRegressor(**cfg).prepare(sub, val), 0)
+    first.write_bytes(first.read_bytes()[:100])  # cut short, as by a full disk
+    redone = GNNRegressor(state_dir=tmp_path, **cfg).fit(sub, val)
+    assert redone.history_ == fresh.history_
+    assert torch.load(first, weights_only=True)["done"]  # and saved whole again
