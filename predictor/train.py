@@ -585,12 +585,12 @@ _PARAMS = (
     "report_every", "seed", "threads", "state_dir",
 )  # fmt: skip
 
-#: What a member's training path depends on (the rest -- workers, threads, reporting -- does not
-#: change the numbers, so a run resumed with other values of those continues the same run).
-_STATE_PARAMS = (
-    "conv", "hidden", "layers", "readout", "global_node", "dropout", "bidirectional", "epochs",
-    "batch_size", "lr", "weight_decay", "patience", "node_weight",
-)  # fmt: skip
+#: What a member's training path depends on: every option but these, which do not change its
+#: numbers (a run resumed with other values of them continues the same run; the member's own
+#: seed is hashed apart). By exclusion, so that an option added later counts by default.
+_STATE_PARAMS = tuple(
+    p for p in _PARAMS if p not in ("members", "workers", "report_every", "seed", "threads", "state_dir")
+)
 
 
 def _fit_member_job(
