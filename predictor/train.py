@@ -30,7 +30,7 @@ from predictor.errors import TrainingError
 from predictor.features import FeatureBatch, GraphFeatures, collate, features_list, featurize
 from predictor.graph import OpGraph
 from predictor.model import PerfEnsemble, PerfGNN, to_tensors
-from predictor.targets import METRICS
+from predictor.targets import METRICS, TARGETS
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,15 @@ def label_matrix(labels: Sequence[Labels], targets: Sequence[str]) -> tuple[np.n
     return y, mask
 
 
+def label_weights(targets: Sequence[str], analytic_weight: float = 1.0) -> np.ndarray:
+    """Loss weight of each :func:`output_names` column: ``analytic_weight`` for an analytic
+    target's, 1 for the rest (a target unknown to :data:`TARGETS` counts as measured)."""
+    per_target = [
+        analytic_weight if t in TARGETS and TARGETS[t].labels == "analytic" else 1.0 for t in targets
+    ]
+    return np.repeat(np.asarray(per_target, np.float32), len(METRICS))
+
+
 def node_label_matrices(
     graphs: Sequence[OpGraph],
     feats: Sequence[GraphFeatures],
@@ -215,6 +224,9 @@ class GNNRegressor:
         weight_decay: AdamW weight decay.
         patience: Stop after this many epochs without a better validation loss.
         node_weight: Weight of the per-op loss (``lse`` readout and per-op labels only; 0: off).
+        analytic_weight: Weight of each label of an analytic target (``npu-*``) relative to the
+            others. Those targets are answered by ``hwmodels`` itself (the GNN's copy is a fast
+            path), yet label every graph of both precisions: at 1 they hold most of the loss.
         members: Models trained from different seeds and averaged in log space (1: one model).
         workers: Processes training members side by side.
         report_every: Members trained in worker processes print their losses every this many
@@ -243,6 +255,7 @@ class GNNRegressor:
         weight_decay: float = 1e-4,
         patience: int = 40,
         node_weight: float = 1.0,
+        analytic_weight: float = 1.0,
         members: int = 1,
         workers: int = 1,
         report_every: int = 0,
@@ -264,6 +277,7 @@ class GNNRegressor:
         self.weight_decay = weight_decay
         self.patience = patience
         self.node_weight = node_weight
+        self.analytic_weight = analytic_weight
         self.members = members
         self.workers = workers
         self.report_every = report_every
@@ -303,6 +317,8 @@ class GNNRegressor:
             raise TrainingError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.weight_decay < 0:
             raise TrainingError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not self.analytic_weight >= 0:
+            raise TrainingError(f"analytic_weight must be >= 0, got {self.analytic_weight}")
         if not isinstance(self.members, int) or self.members < 1:
             raise TrainingError(f"members must be an int >= 1, got {self.members!r}")
         if not isinstance(self.workers, int) or self.workers < 1:
@@ -408,7 +424,8 @@ class GNNRegressor:
         else:
             y, mask = arrays.y, arrays.mask
             pred = torch.from_numpy(predict_log(self.model_, arrays.feats, self.threads))
-        return float(masked_l1(pred, torch.from_numpy(y), torch.from_numpy(mask)))
+        weights = torch.from_numpy(label_weights(arrays.targets, self.analytic_weight))
+        return float(masked_l1(pred, torch.from_numpy(y), torch.from_numpy(mask) * weights))
 
     def _fit_member(
         self,
@@ -437,7 +454,11 @@ class GNNRegressor:
         )
         opt = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.epochs, eta_min=self.lr * 0.05)
-        yt, mt = torch.from_numpy(y), torch.from_numpy(mask)
+        # The mask carries each label's weight: masked_l1 is then the weighted mean error.
+        weights = torch.from_numpy(label_weights(arrays.targets, self.analytic_weight))
+        yt, mt = torch.from_numpy(y), torch.from_numpy(mask) * weights
+        if val_set is not None:
+            val_set = (val_set[0], val_set[1], val_set[2] * weights)
         best, best_state, best_epoch, waited = math.inf, None, -1, 0
         history: list[dict[str, float | None]] = []
         first_epoch, done = 0, False
@@ -581,7 +602,7 @@ class _MemberFit:
 
 _PARAMS = (
     "conv", "hidden", "layers", "readout", "global_node", "dropout", "bidirectional", "epochs",
-    "batch_size", "lr", "weight_decay", "patience", "node_weight", "members", "workers",
+    "batch_size", "lr", "weight_decay", "patience", "node_weight", "analytic_weight", "members", "workers",
     "report_every", "seed", "threads", "state_dir",
 )  # fmt: skip
 

@@ -151,6 +151,14 @@ def train(
     node_weight: Annotated[
         float, typer.Option(help="Weight of the per-op loss on Vela's per-layer cycles (lse readout; 0: off).")
     ] = 1.0,
+    analytic_weight: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Weight of each label of an analytic target (npu-*, answered by hwmodels itself) "
+            "relative to the measured and Vela ones.",
+        ),
+    ] = 1.0,
     members: Annotated[
         int, typer.Option(min=1, help="Models trained from seeds seed, seed+1, ... and averaged (an ensemble).")
     ] = 1,
@@ -193,7 +201,7 @@ def train(
         if progress and (epoch % 10 == 0):
             typer.echo(f"  epoch {epoch:4d}  train {train_loss:.4f}  val {val_loss if val_loss is None else round(val_loss, 4)}")
 
-    base = {"hidden": hidden, "layers": layers, "bidirectional": bidirectional, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "dropout": dropout, "node_weight": node_weight, "members": members, "workers": workers, "report_every": 10 if progress else 0, "seed": seed, "threads": threads, "state_dir": state_dir, "progress": show}
+    base = {"hidden": hidden, "layers": layers, "bidirectional": bidirectional, "epochs": epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "dropout": dropout, "node_weight": node_weight, "analytic_weight": analytic_weight, "members": members, "workers": workers, "report_every": 10 if progress else 0, "seed": seed, "threads": threads, "state_dir": state_dir, "progress": show}
     choices = (
         [{"conv": c, "readout": r, "global_node": gn} for c, r, gn in tr.MODEL_CHOICES]
         if compare
@@ -218,6 +226,7 @@ def train(
         "command": command,
         "seed": seed,
         "node_weight": node_weight,
+        "analytic_weight": analytic_weight,
         "per_op_graphs": best.node_graphs_,
         "machine": _machine(),
         "comparison": [{"choice": c, "val_log_l1": loss} for loss, c, _ in results],
@@ -256,6 +265,8 @@ def _loso_key(data_hash: str, space: str, meta: dict[str, Any], epochs: int, mem
         "targets": meta["targets"],
         "model": {k: cfg.get(k) for k in ("conv", "hidden", "layers", "readout", "global_node", "bidirectional")},
     }
+    if meta.get("analytic_weight", 1.0) != 1.0:  # only then: keys of earlier runs stay valid
+        ident["analytic_weight"] = meta["analytic_weight"]
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -289,6 +300,7 @@ def loso_regressor(meta: dict[str, Any], *, epochs: int, members: int, threads: 
         conv=cfg["conv"], hidden=cfg["hidden"], layers=cfg["layers"], readout=cfg["readout"],
         global_node=cfg["global_node"], bidirectional=cfg.get("bidirectional", False), epochs=epochs,
         seed=meta.get("seed", 0), threads=threads, node_weight=meta.get("node_weight", 1.0), members=members,
+        analytic_weight=meta.get("analytic_weight", 1.0),
     )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from predictor.train import (
     GNNRegressor,
     TrainingData,
     label_matrix,
+    label_weights,
     masked_l1,
     node_label_matrices,
     node_loss,
@@ -137,7 +138,12 @@ def test_fit_errors(data, labels, match):
 
 
 @pytest.mark.parametrize(
-    ("option", "match"), [({"dropout": 1.0}, "dropout must be in"), ({"weight_decay": -1e-4}, "weight_decay must be")]
+    ("option", "match"),
+    [
+        ({"dropout": 1.0}, "dropout must be in"),
+        ({"weight_decay": -1e-4}, "weight_decay must be"),
+        ({"analytic_weight": -0.5}, "analytic_weight must be"),
+    ],
 )
 def test_fit_refuses_bad_regularisation(data, option, match):
     with pytest.raises(TrainingError, match=match):
@@ -463,3 +469,40 @@ def test_training_state_is_kept_apart_per_run_and_a_damaged_one_is_ignored(data,
     redone = GNNRegressor(state_dir=tmp_path, **cfg).fit(sub, val)
     assert redone.history_ == fresh.history_
     assert torch.load(first, weights_only=True)["done"]  # and saved whole again
+
+
+def _with_npu_labels(data: TrainingData, seed: int) -> TrainingData:
+    """``data`` with an ``npu-int8`` latency on every graph, drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    out = data.subset(range(len(data.graphs)))
+    out.labels = [{**lab, "npu-int8": {"latency_ms": float(rng.uniform(0.1, 10.0))}} for lab in out.labels]
+    return out
+
+
+def test_label_weights_weigh_analytic_targets_only():
+    w = label_weights(["cpu-xnnpack-1t", "npu-int8", "ethos-u65-256", "my-board"], 0.25)
+    np.testing.assert_array_equal(w, np.repeat([1.0, 0.25, 1.0, 1.0], 4).astype(np.float32))
+
+
+def test_analytic_weight_zero_leaves_training_blind_to_analytic_labels(data):
+    tr, va, _ = split_by_architecture(data.arch_ids, seed=0)
+    opts = {**FAST, "epochs": 4, "seed": 3}
+    a, b = (_with_npu_labels(data, s) for s in (1, 2))
+    fits = [
+        GNNRegressor(analytic_weight=w, **opts).fit(d.subset(tr), d.subset(va))
+        for w in (0.0, 1.0)
+        for d in (a, b)
+    ]
+    targets = fits[0].targets_
+    assert "npu-int8" in targets
+    others = np.repeat([t != "npu-int8" for t in targets], 4)
+    preds = [f.predict_log(data.subset(va).graphs)[:, others] for f in fits]
+    # At weight 0 the npu-int8 labels change nothing else the model predicts; at 1 they do.
+    np.testing.assert_array_equal(preds[0], preds[1])
+    assert np.abs(preds[2] - preds[3]).max() > 1e-4
+    # The validation loss early stopping used is the weighted one.
+    val = a.subset(va)
+    y, mask = label_matrix(val.labels, targets)
+    pred = torch.from_numpy(fits[0].predict_log(val.graphs))
+    expected = masked_l1(pred, torch.from_numpy(y), torch.from_numpy(mask * others))
+    assert fits[0].best_loss_ == pytest.approx(float(expected), rel=1e-5)
