@@ -1,7 +1,8 @@
 """Two checkpoints trained on different exports, scored on graphs neither trained on.
 
 Usage: ``python bench/checkpoints.py --old-export OLD.jsonl.xz --new-export NEW.jsonl.xz
-OLD.pt NEW.pt [--threads 2]``. The split is by architecture with each checkpoint's seed, so a grown
+OLD.pt NEW.pt [--threads 2]`` (the same export twice for checkpoints of other options on the
+same data: it is loaded once). The split is by architecture with each checkpoint's seed, so a grown
 export reshuffles it: the new test split holds architectures the old checkpoint trained on. This
 scores every checkpoint on the new export's test split (rows ``new-test``) and on the part of it
 whose architectures lie in neither the old split's train nor its validation part (rows ``unseen``):
@@ -42,8 +43,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="split seed of both checkpoints")
     args = ap.parse_args()
 
-    old, _ = load_training_data(open_store(None, args.old_export))
     new, new_hash = load_training_data(open_store(None, args.new_export))
+    # One export for both (checkpoints of other options on the same data): loaded once, and
+    # every test graph is unseen by both.
+    same = args.old_export.resolve() == args.new_export.resolve()
+    old = new if same else load_training_data(open_store(None, args.old_export))[0]
     old_train, old_val, _ = tr.split_by_architecture(old.arch_ids, seed=args.seed)
     seen = {old.arch_ids[i] for i in old_train + old_val}
     _, _, new_test = tr.split_by_architecture(new.arch_ids, seed=args.seed)
