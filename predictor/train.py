@@ -15,10 +15,13 @@ import hashlib
 import json
 import logging
 import math
+import multiprocessing
 import os
 import pickle
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -380,12 +383,8 @@ class GNNRegressor:
         elif self.workers == 1:
             runs = [self._fit_member(arrays, k, self.progress) for k in range(self.members)]
         else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
             params = self.params()
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(min(self.workers, self.members), mp_context=ctx) as pool:
+            with worker_pool(min(self.workers, self.members)) as pool:
                 futures = [
                     pool.submit(_fit_member_job, params, arrays, k, self.report_every)
                     for k in range(self.members)
@@ -631,6 +630,33 @@ def _fit_member_job(
     reg = GNNRegressor(**params)
     reg.targets_ = list(arrays.targets)
     return reg._fit_member(arrays, k, report if report_every > 0 else None)
+
+
+#: How often a worker process checks that the process that started it is still there, s.
+PARENT_POLL_S = 1.0
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes that exit when the process that made them dies.
+
+    A killed ``edgeperf train`` would otherwise leave its workers training on for hours, holding
+    cores and still writing their state files.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_exit_with_parent, initargs=(os.getpid(),)
+    )
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: a daemon thread ends the worker once it is orphaned."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _save_state(path: Path, state: dict[str, Any]) -> None:

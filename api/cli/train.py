@@ -389,12 +389,12 @@ def evaluate(
             loso[space] = res
 
         if workers > 1 and len(jobs) > 1:
-            import multiprocessing
-            from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+            from concurrent.futures import FIRST_COMPLETED, wait
 
-            ctx = multiprocessing.get_context("spawn")
+            from predictor.train import worker_pool
+
             todo, running = list(jobs), {}
-            with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+            with worker_pool(min(workers, len(jobs))) as pool:
                 while todo or running:
                     # At most `workers` runs' arrays are held at once.
                     while todo and len(running) < workers:
