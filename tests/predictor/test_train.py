@@ -516,7 +516,7 @@ def test_analytic_weight_zero_leaves_training_blind_to_analytic_labels(data):
 
 
 _POOL_SCRIPT = """
-import sys, time
+import time
 from predictor.train import worker_pool
 
 if __name__ == "__main__":
@@ -583,4 +583,6 @@ def test_worker_pool_workers_exit_when_their_parent_is_killed(tmp_path):
     while alive and time.monotonic() < deadline:
         alive = [p for p in workers if (st := _proc_stat(p)) is not None and st[0] != "Z"]
         time.sleep(0.2)
+    for p in alive:  # a failing run must not leave them sleeping for minutes
+        os.kill(p, 9)
     assert not alive, f"workers {alive} outlived their killed parent"
