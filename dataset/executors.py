@@ -9,12 +9,12 @@ the nodes that declare that device, one model at a time per unit.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from dataset.errors import BuildError
+from predictor.workers import worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +28,14 @@ class LocalExecutor:
     """A pool of ``workers`` spawned processes (TensorFlow does not survive ``fork``).
 
     Each worker is replaced after ``tasks_per_worker`` tasks, so Keras/TF memory that grows with
-    every built model is given back.
+    every built model is given back, and exits when the build that spawned it is killed.
     """
 
     def __init__(self, workers: int, tasks_per_worker: int = 25) -> None:
         if workers < 1:
             raise BuildError(f"workers must be >= 1, got {workers}")
         self.workers = workers
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            max_tasks_per_child=tasks_per_worker,
-        )
+        self._pool = worker_pool(workers, max_tasks_per_child=tasks_per_worker)
 
     @property
     def slots(self) -> int:

@@ -15,13 +15,10 @@ import hashlib
 import json
 import logging
 import math
-import multiprocessing
 import os
 import pickle
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +31,7 @@ from predictor.features import FeatureBatch, GraphFeatures, collate, features_li
 from predictor.graph import OpGraph
 from predictor.model import PerfEnsemble, PerfGNN, to_tensors
 from predictor.targets import METRICS, TARGETS
+from predictor.workers import worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -630,33 +628,6 @@ def _fit_member_job(
     reg = GNNRegressor(**params)
     reg.targets_ = list(arrays.targets)
     return reg._fit_member(arrays, k, report if report_every > 0 else None)
-
-
-#: How often a worker process checks that the process that started it is still there, s.
-PARENT_POLL_S = 1.0
-
-
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of ``workers`` spawned processes that exit when the process that made them dies.
-
-    A killed ``edgeperf train`` would otherwise leave its workers training on for hours, holding
-    cores and still writing their state files.
-    """
-    ctx = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(
-        workers, mp_context=ctx, initializer=_exit_with_parent, initargs=(os.getpid(),)
-    )
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    """Worker initializer: a daemon thread ends the worker once it is orphaned."""
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(PARENT_POLL_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _save_state(path: Path, state: dict[str, Any]) -> None:

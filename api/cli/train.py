@@ -391,7 +391,7 @@ def evaluate(
         if workers > 1 and len(jobs) > 1:
             from concurrent.futures import FIRST_COMPLETED, wait
 
-            from predictor.train import worker_pool
+            from predictor.workers import worker_pool
 
             todo, running = list(jobs), {}
             with worker_pool(min(workers, len(jobs))) as pool:

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -20,7 +14,6 @@ from predictor.features import features_list, featurize
 from predictor.model import to_tensors
 from predictor.train import (
     NODE_FLOOR_SHARE,
-    PARENT_POLL_S,
     GNNRegressor,
     TrainingData,
     label_matrix,
@@ -513,76 +506,3 @@ def test_analytic_weight_zero_leaves_training_blind_to_analytic_labels(data):
     pred = torch.from_numpy(fits[0].predict_log(val.graphs))
     expected = masked_l1(pred, torch.from_numpy(y), torch.from_numpy(mask * others))
     assert fits[0].best_loss_ == pytest.approx(float(expected), rel=1e-5)
-
-
-_POOL_SCRIPT = """
-import time
-from predictor.train import worker_pool
-
-if __name__ == "__main__":
-    pool = worker_pool(2)
-    futures = [pool.submit(time.sleep, 300) for _ in range(2)]
-    print("submitted", flush=True)
-    time.sleep(300)
-"""
-
-
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state, parent pid) of a live process from /proc, or None once it is gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    state, ppid = text.rsplit(")", 1)[1].split()[:2]
-    return state, int(ppid)
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return ""
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (st := _proc_stat(int(entry))) and st[1] == pid:
-            out.append(int(entry))
-    return out
-
-
-@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads processes from /proc")
-def test_worker_pool_workers_exit_when_their_parent_is_killed(tmp_path):
-    # A killed `edgeperf train` must not leave its member workers training on.
-    script = tmp_path / "pool.py"
-    script.write_text(_POOL_SCRIPT)
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        assert parent.stdout.readline().strip() == "submitted"
-        deadline = time.monotonic() + 60
-        workers: list[int] = []
-        while time.monotonic() < deadline:
-            # Spawned workers (not the resource tracker) are the children running our initializer.
-            workers = [
-                p for p in _children(parent.pid) if "spawn_main" in _cmdline(p)
-            ]
-            if len(workers) == 2:
-                break
-            time.sleep(0.2)
-        assert len(workers) == 2, f"expected 2 worker processes, found {workers}"
-        time.sleep(3 * PARENT_POLL_S)  # the workers are running their sleep jobs
-        assert all((_proc_stat(p) or ("Z",))[0] != "Z" for p in workers)
-    finally:
-        parent.kill()
-        parent.wait()
-    deadline = time.monotonic() + 20 * PARENT_POLL_S
-    alive = workers
-    while alive and time.monotonic() < deadline:
-        alive = [p for p in workers if (st := _proc_stat(p)) is not None and st[0] != "Z"]
-        time.sleep(0.2)
-    for p in alive:  # a failing run must not leave them sleeping for minutes
-        os.kill(p, 9)
-    assert not alive, f"workers {alive} outlived their killed parent"
