@@ -2,7 +2,8 @@
 
 Usage: ``python bench/checkpoints.py --old-export OLD.jsonl.xz --new-export NEW.jsonl.xz
 OLD.pt NEW.pt [--threads 2]`` (the same export twice for checkpoints of other options on the
-same data: it is loaded once). The split is by architecture with each checkpoint's seed, so a grown
+same data: it is loaded once; or ``--db URL`` for checkpoints trained on one dataset store, read
+without the export's decompression). The split is by architecture with each checkpoint's seed, so a grown
 export reshuffles it: the new test split holds architectures the old checkpoint trained on. This
 scores every checkpoint on the new export's test split (rows ``new-test``) and on the part of it
 whose architectures lie in neither the old split's train nor its validation part (rows ``unseen``):
@@ -32,22 +33,30 @@ BOOTSTRAP_DRAWS = 2000
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--old-export", type=Path, help="export the older checkpoint trained on")
+    ap.add_argument("--new-export", type=Path, help="export the newer checkpoint trained on")
     ap.add_argument(
-        "--old-export", type=Path, required=True, help="export the older checkpoint trained on"
-    )
-    ap.add_argument(
-        "--new-export", type=Path, required=True, help="export the newer checkpoint trained on"
+        "--db", help="dataset store both checkpoints trained on (instead of the two exports)"
     )
     ap.add_argument("checkpoints", type=Path, nargs="+", help="checkpoints to score")
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--seed", type=int, default=0, help="split seed of both checkpoints")
     args = ap.parse_args()
+    exports = (args.old_export, args.new_export)
+    if (args.db is None) != all(e is not None for e in exports) or (
+        args.db is not None and any(e is not None for e in exports)
+    ):
+        ap.error("give either --db or both --old-export and --new-export")
 
-    new, new_hash = load_training_data(open_store(None, args.new_export))
-    # One export for both (checkpoints of other options on the same data): loaded once, and
-    # every test graph is unseen by both.
-    same = args.old_export.resolve() == args.new_export.resolve()
-    old = new if same else load_training_data(open_store(None, args.old_export))[0]
+    if args.db is not None:
+        new, new_hash = load_training_data(open_store(args.db, None))
+        old = new
+    else:
+        new, new_hash = load_training_data(open_store(None, args.new_export))
+        # One export for both (checkpoints of other options on the same data): loaded once,
+        # and every test graph is unseen by both.
+        same = args.old_export.resolve() == args.new_export.resolve()
+        old = new if same else load_training_data(open_store(None, args.old_export))[0]
     old_train, old_val, _ = tr.split_by_architecture(old.arch_ids, seed=args.seed)
     seen = {old.arch_ids[i] for i in old_train + old_val}
     _, _, new_test = tr.split_by_architecture(new.arch_ids, seed=args.seed)
