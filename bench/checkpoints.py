@@ -3,8 +3,8 @@
 Usage: ``python bench/checkpoints.py --old-export OLD.jsonl.xz --new-export NEW.jsonl.xz
 OLD.pt NEW.pt [--threads 2]`` (the same export twice for checkpoints of other options on the
 same data: it is loaded once; or ``--db URL`` for checkpoints trained on one dataset store, read
-without the export's decompression). The split is by architecture with each checkpoint's seed, so a grown
-export reshuffles it: the new test split holds architectures the old checkpoint trained on. This
+without the export's decompression). The split is by architecture with each checkpoint's seed, so
+a grown export reshuffles it: the new test split holds architectures the old checkpoint trained on. This
 scores every checkpoint on the new export's test split (rows ``new-test``) and on the part of it
 whose architectures lie in neither the old split's train nor its validation part (rows ``unseen``):
 the fair comparison of what more data bought. Prints latency MAPE and share within +/-10 % for
@@ -42,10 +42,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--seed", type=int, default=0, help="split seed of both checkpoints")
     args = ap.parse_args()
-    exports = (args.old_export, args.new_export)
-    if (args.db is None) != all(e is not None for e in exports) or (
-        args.db is not None and any(e is not None for e in exports)
-    ):
+    n_exports = (args.old_export is not None) + (args.new_export is not None)
+    if (args.db is None and n_exports != 2) or (args.db is not None and n_exports != 0):
         ap.error("give either --db or both --old-export and --new-export")
 
     if args.db is not None:

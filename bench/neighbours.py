@@ -10,10 +10,11 @@ predictor has). For the test split's graphs it prints the MAPE over every op wit
 and the MAPE of each graph's sum over those ops (where Vela books the cycles of a fused pair, on
 the op or its neighbour, cancels in the sum but not per op).
 
-On the U55 (weights in flash, arena in SRAM) an op's own features decide most of its cost; on the
-U65/U85 (``Dedicated_Sram``), Vela copies each op's weights from DRAM under the previous op and
-places feature maps in SRAM for the whole graph at once, so the neighbours and the schedule weigh
-more (docs/predictor.md, "Shipped checkpoint and where it stands").
+The neighbours help on every target; on the U65/U85 (``Dedicated_Sram``), where Vela copies each
+op's weights from DRAM under the previous op and places feature maps in SRAM for the whole graph at
+once, the error left with all four sets stays about twice the U55's (weights in flash, arena in
+SRAM): the whole graph's schedule weighs more there (docs/predictor.md, "Shipped checkpoint and
+where it stands").
 """
 
 from __future__ import annotations
