@@ -10,7 +10,9 @@ whose architectures lie in neither the old split's train nor its validation part
 the fair comparison of what more data bought. Prints latency MAPE and share within +/-10 % for
 the Ethos-U and CPU targets; with two or more checkpoints, also the paired bootstrap 95 % interval
 of the last one's unseen-graph MAPE minus the first one's (same graphs, resampled 2,000 times), so a
-difference on a few graphs can be told from noise.
+difference on a few graphs can be told from noise. ``--dtypes`` gives each checkpoint the
+arithmetic of its forward pass (``float32`` or ``bfloat16``, see ``Predictor``): the same
+checkpoint twice, ``--dtypes float32 bfloat16``, measures what bfloat16 costs.
 """
 
 from __future__ import annotations
@@ -31,6 +33,15 @@ from predictor.evaluate import evaluate_split
 BOOTSTRAP_DRAWS = 2000
 
 
+class _Scored(tr.GNNRegressor):
+    """A loaded checkpoint, predicting with the forward-pass arithmetic ``dtype``."""
+
+    dtype = "float32"
+
+    def predict_log(self, graphs):
+        return tr.forward_log(self.model_, tr.feature_batches(graphs), self.threads, self.dtype)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--old-export", type=Path, help="export the older checkpoint trained on")
@@ -41,7 +52,18 @@ def main() -> None:
     ap.add_argument("checkpoints", type=Path, nargs="+", help="checkpoints to score")
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--seed", type=int, default=0, help="split seed of both checkpoints")
+    ap.add_argument(
+        "--dtypes",
+        nargs="+",
+        choices=tr.FORWARD_DTYPES,
+        help="forward-pass arithmetic of each checkpoint, in order (default: float32 for all)",
+    )
     args = ap.parse_args()
+    dtypes = args.dtypes or ["float32"] * len(args.checkpoints)
+    if len(dtypes) != len(args.checkpoints):
+        ap.error(
+            f"--dtypes needs one value per checkpoint ({len(args.checkpoints)}), got {len(dtypes)}"
+        )
     n_exports = (args.old_export is not None) + (args.new_export is not None)
     if (args.db is None and n_exports != 2) or (args.db is not None and n_exports != 0):
         ap.error("give either --db or both --old-export and --new-export")
@@ -69,10 +91,10 @@ def main() -> None:
     unseen_data = new.subset(unseen)
     # per checkpoint: column -> per-graph |error| % on the unseen graphs (NaN: no label)
     ape: list[dict[str, np.ndarray]] = []
-    for path in args.checkpoints:
+    for path, dtype in zip(args.checkpoints, dtypes):
         model, meta = load_checkpoint(path)
-        reg = tr.GNNRegressor(threads=args.threads)
-        reg.model_, reg.targets_ = model, meta["targets"]
+        reg = _Scored(threads=args.threads)
+        reg.model_, reg.targets_, reg.dtype = model, meta["targets"], dtype
         for name, idx in (("new-test", new_test), ("unseen", unseen)):
             scores = evaluate_split(reg, new.subset(idx))
             cells = [
@@ -80,7 +102,7 @@ def main() -> None:
                 for key, v in scores.items()
                 if key.endswith("/latency_ms") and not key.startswith("npu-")
             ]
-            print(f"{path.name:24s} {name:8s} " + "  ".join(cells))
+            print(f"{path.name:24s} {dtype:8s} {name:8s} " + "  ".join(cells))
         y, mask = tr.label_matrix(unseen_data.labels, reg.targets_)
         pred = reg.predict_log(unseen_data.graphs)
         err = 100 * np.abs(np.expm1(pred - y))
@@ -102,7 +124,7 @@ def main() -> None:
             lo, hi = np.percentile(diff[draws].mean(axis=1), [2.5, 97.5])
             cells.append(f"{key.split('/')[0]} {diff.mean():+.2f} [{lo:+.2f}, {hi:+.2f}] pp")
         print(
-            f"{args.checkpoints[-1].name} - {args.checkpoints[0].name}, unseen latency MAPE "
+            f"{args.checkpoints[-1].name} ({dtypes[-1]}) - {args.checkpoints[0].name} ({dtypes[0]}), unseen latency MAPE "
             "(paired bootstrap 95 %): " + "  ".join(cells)
         )
 

@@ -1,10 +1,12 @@
 """Throughput of the in-process predictor (graphs per second) and one MobileNetV2 on every target.
 
-Usage: ``python bench/predict.py [--db URL] [--graphs 2000] [--threads 2] [--max-ops 100]``.
+Usage: ``python bench/predict.py [--db URL] [--graphs 2000] [--threads 2] [--max-ops 100]
+[--dtype float32 [bfloat16]]``.
 NAS graphs come from a dataset store (``--db``; graphs of <= ``--max-ops`` ops, repeated up to
 ``--graphs``) or, without one, from the test zoo. Goals (issue 5): >= 2,000 graphs/s for graphs of
-<= 100 ops on 2 cores; one MobileNetV2 on every target in <= 10 ms. Throughputs are the best of
-``--repeats`` runs, the MobileNetV2 time the median of 30.
+<= 100 ops on 2 cores; one MobileNetV2 on every target in <= 10 ms. Throughputs are the best (and
+median) of ``--repeats`` rounds, the MobileNetV2 time the median of 10 per round; with several
+``--dtype`` values, each round times every one, so that they share the host's slow spells.
 
 The load average is printed first: on a busy machine, torch's OpenMP threads spin-wait for a
 thread that the scheduler runs late, and the forward pass with ``--threads 2`` can be several times
@@ -28,7 +30,7 @@ import torch
 from predictor.graph import OpGraph
 from predictor.predict import Predictor
 from predictor.reader import read_model
-from predictor.train import feature_batches, forward_log
+from predictor.train import FORWARD_DTYPES, feature_batches, forward_log
 
 
 def store_graphs(db: str, max_ops: int) -> list[OpGraph]:
@@ -59,22 +61,10 @@ def zoo_graphs(max_ops: int) -> list[OpGraph]:
     return out
 
 
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def median_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def timed(fn, *args) -> float:
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -86,6 +76,14 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--checkpoint", help="GNN checkpoint (default: the shipped one)")
     ap.add_argument("--members", type=int, help="of an ensemble, use only the first N members")
+    ap.add_argument(
+        "--dtype",
+        nargs="+",
+        choices=FORWARD_DTYPES,
+        default=["float32"],
+        help="arithmetic of the GNN's message passing (bfloat16: CPUs with native bfloat16); "
+        "several are timed round by round, each round running every one",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     load1, _, _ = os.getloadavg()
@@ -100,30 +98,58 @@ def main() -> None:
         f"{len(graphs)} graphs of <= {args.max_ops} ops (mean {mean_ops:.0f}), {args.threads} torch threads"
     )
 
-    p = Predictor.load(args.checkpoint, threads=args.threads, analytic="gnn", members=args.members)
-    p.predict_array(graphs[:64])  # warm up
-    batches = list(feature_batches(graphs, p.batch_size))
-    t_feat = best_of(lambda: list(feature_batches(graphs, p.batch_size)), args.repeats)
-    t_fwd = best_of(lambda: forward_log(p.model, batches, args.threads), args.repeats)
-    t_all = best_of(lambda: p.predict_array(graphs), args.repeats)
-    t_dicts = best_of(lambda: p.predict(graphs), args.repeats)
-    n = len(graphs)
-    print(f"features only            {n / t_feat:9.0f} graphs/s  ({t_feat / n * 1e3:.3f} ms/graph)")
-    print(f"forward only (batched)   {n / t_fwd:9.0f} graphs/s  ({t_fwd / n * 1e3:.3f} ms/graph)")
-    print(f"predict_array (both)     {n / t_all:9.0f} graphs/s")
-    print(f"predict (dicts, all tgt) {n / t_dicts:9.0f} graphs/s")
-
     from support import zoo
 
-    mnv2_path = zoo.model_path("mobilenet_v2", "int8")
-    data = mnv2_path.read_bytes()
-    for mode in ("gnn", "direct"):
-        q = Predictor(p.model, p.meta, threads=args.threads, analytic=mode)
-        q.predict([read_model(data)])
-        t_pred = median_of(lambda q=q: q.predict([read_model(data)]), 30)
-        print(
-            f"MobileNetV2 int8, parse + every target (npu-* by {mode:6s}): {t_pred * 1e3:6.2f} ms median"
-        )
+    mnv2 = zoo.model_path("mobilenet_v2", "int8").read_bytes()
+    loaded = Predictor.load(args.checkpoint, threads=args.threads, members=args.members)
+    runs = {}  # (dtype, what) -> seconds per round
+    predictors = {}
+    for dtype in args.dtype:
+        for mode in ("gnn", "direct"):
+            p = Predictor(
+                loaded.model, loaded.meta, threads=args.threads, analytic=mode, dtype=dtype
+            )
+            p.predict_array(graphs[:64])  # warm up (oneDNN builds its kernels on first use)
+            p.predict([read_model(mnv2)])
+            predictors[dtype, mode] = p
+    batches = list(feature_batches(graphs, loaded.batch_size))
+
+    # Rounds interleave the dtypes, so that a slower spell of a shared host hits them alike.
+    def parse_and_predict(q: Predictor) -> None:
+        q.predict([read_model(mnv2)])
+
+    for _ in range(args.repeats):
+        for dtype in args.dtype:
+            p = predictors[dtype, "gnn"]
+            for what, seconds in (
+                ("features", timed(list, feature_batches(graphs, p.batch_size))),
+                ("forward", timed(forward_log, p.model, batches, args.threads, dtype)),
+                ("predict_array", timed(p.predict_array, graphs)),
+                ("predict", timed(p.predict, graphs)),
+            ):
+                runs.setdefault((dtype, what), []).append(seconds)
+            for mode in ("gnn", "direct"):
+                q = predictors[dtype, mode]
+                runs.setdefault((dtype, f"mnv2-{mode}"), []).extend(
+                    timed(parse_and_predict, q) for _ in range(10)
+                )
+    n = len(graphs)
+    for dtype in args.dtype:
+        print(f"-- dtype {dtype}: graphs/s best (median) of {args.repeats} rounds")
+        for what, label in (
+            ("features", "features only           "),
+            ("forward", "forward only (batched)  "),
+            ("predict_array", "predict_array (both)    "),
+            ("predict", "predict (dicts, all tgt)"),
+        ):
+            t = runs[dtype, what]
+            print(f"{label} {n / min(t):9.0f} ({n / statistics.median(t):.0f}) graphs/s")
+        for mode in ("gnn", "direct"):
+            t = runs[dtype, f"mnv2-{mode}"]
+            print(
+                f"MobileNetV2 int8, parse + every target (npu-* by {mode:6s}): "
+                f"{statistics.median(t) * 1e3:6.2f} ms median of {len(t)}"
+            )
 
 
 if __name__ == "__main__":

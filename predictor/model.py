@@ -155,6 +155,15 @@ class PerfGNN(nn.Module):
                 g_state = g_state + self.global_mlps[i](
                     scatter(h, batch, 0, dim_size=n_graphs, reduce="mean")
                 )
+        # The readout and heads run in float32 even under a bfloat16 autocast (forward_log's
+        # ``dtype``): their outputs are log-values, which bfloat16 would round by several per cent.
+        with torch.autocast("cpu", enabled=False):
+            return self._readout(h.float(), g_state.float(), batch, graph_attr, return_nodes)
+
+    def _readout(
+        self, h: Tensor, g_state: Tensor, batch: Tensor, graph_attr: Tensor, return_nodes: bool
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        n_graphs = graph_attr.shape[0]
         readout = self.config["readout"]
         if readout == "lse":
             mean = scatter(h, batch, 0, dim_size=n_graphs, reduce="mean")
@@ -222,7 +231,9 @@ class PerfEnsemble(nn.Module):
         self.members = nn.ModuleList(PerfGNN(**config) for _ in range(members))
         self.config = {**self.members[0].config, "members": members}
 
-    def forward(self, *args: Tensor, return_nodes: bool = False, **kwargs: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+    def forward(
+        self, *args: Tensor, return_nodes: bool = False, **kwargs: Tensor
+    ) -> Tensor | tuple[Tensor, Tensor]:
         """The members' mean log-space prediction (and per-op contributions with ``return_nodes``)."""
         outs = [m(*args, return_nodes=return_nodes, **kwargs) for m in self.members]
         if return_nodes:
@@ -235,7 +246,9 @@ class PerfEnsemble(nn.Module):
     def first(self, n: int) -> PerfGNN | PerfEnsemble:
         """The first ``n`` members (sharing their weights): member 0 itself for ``n`` = 1."""
         if not isinstance(n, int) or not 1 <= n <= len(self.members):
-            raise ValueError(f"members must be an int in [1, {len(self.members)}] for this checkpoint, got {n!r}")
+            raise ValueError(
+                f"members must be an int in [1, {len(self.members)}] for this checkpoint, got {n!r}"
+            )
         if n == 1:
             return self.members[0]
         if n == len(self.members):

@@ -24,7 +24,7 @@ from predictor.graph import OpGraph
 from predictor.model import PerfEnsemble, PerfGNN
 from predictor.reader import read_model
 from predictor.targets import METRICS, TARGETS, Target, get_target
-from predictor.train import feature_batches, forward_log, predict_log
+from predictor.train import check_forward_dtype, feature_batches, forward_log, predict_log
 
 
 class Predictor:
@@ -38,6 +38,9 @@ class Predictor:
         analytic: ``"direct"``: answer ``npu-*`` targets with hwmodels (exact); ``"gnn"``: with
             the GNN head (faster in NAS loops).
         batch_size: Graphs per forward pass.
+        dtype: Arithmetic of the GNN's message passing: ``"float32"`` (the accuracy reported in
+            docs/accuracy.md) or ``"bfloat16"`` (faster on CPUs with native bfloat16, for NAS
+            loops; readout and heads stay float32, docs/predictor.md gives what it costs).
     """
 
     def __init__(
@@ -48,15 +51,18 @@ class Predictor:
         threads: int = 1,
         analytic: str = "direct",
         batch_size: int = 512,
+        dtype: str = "float32",
     ) -> None:
         if analytic not in ("direct", "gnn"):
             raise ValueError(f"analytic must be 'direct' or 'gnn', got {analytic!r}")
+        check_forward_dtype(dtype)
         self.model = model
         self.meta = meta
         self.calibrations = dict(calibrations or {})
         self.threads = threads
         self.analytic = analytic
         self.batch_size = batch_size
+        self.dtype = dtype
         self.trained_targets: list[str] = list(meta["targets"])
         self._col = {
             (t, m): i
@@ -71,19 +77,25 @@ class Predictor:
         threads: int = 1,
         analytic: str = "direct",
         members: int | None = None,
+        dtype: str = "float32",
     ) -> Predictor:
         """The checkpoint at ``path`` (default: the shipped one) with the registered calibrations.
 
         ``members``: of an ensemble checkpoint, answer with its first ``members`` only (one forward
         pass each): faster, for NAS loops, at the single model's accuracy (docs/predictor.md).
+        ``dtype``: see the class.
         """
         model, meta = load_checkpoint(path or DEFAULT_CHECKPOINT)
         if members is not None:
             if isinstance(model, PerfEnsemble):
                 model = model.first(members)
             elif members != 1:
-                raise ValueError(f"members must be an int in [1, 1] for this checkpoint, got {members!r}")
-        return cls(model, meta, load_registry(registry), threads=threads, analytic=analytic)
+                raise ValueError(
+                    f"members must be an int in [1, 1] for this checkpoint, got {members!r}"
+                )
+        return cls(
+            model, meta, load_registry(registry), threads=threads, analytic=analytic, dtype=dtype
+        )
 
     # -- targets ------------------------------------------------------------------------------
     @property
@@ -115,7 +127,7 @@ class Predictor:
         # Features are built batch by batch and go straight into the model (no per-graph arrays).
         graphs = list(graphs)
         if feats is not None:
-            log = predict_log(self.model, feats, self.threads, self.batch_size)
+            log = predict_log(self.model, feats, self.threads, self.batch_size, self.dtype)
             precisions = [f[5] for f in feats]
         else:
             precisions = []
@@ -125,7 +137,7 @@ class Predictor:
                     precisions.extend(fb.precisions)
                     yield fb
 
-            log = forward_log(self.model, batches(), self.threads)
+            log = forward_log(self.model, batches(), self.threads, self.dtype)
         out = np.exp(log.astype(np.float64))
         return out.reshape(len(precisions), len(self.trained_targets), len(METRICS)), precisions
 
@@ -192,7 +204,11 @@ class Predictor:
                         entry[m] = values[mi] if has_value[mi] else None
                 elif source == "hwmodels":
                     if t.accelerator not in costs:
-                        works = works if works is not None else LayerWorkArrays.from_works(graph.layer_works())
+                        works = (
+                            works
+                            if works is not None
+                            else LayerWorkArrays.from_works(graph.layer_works())
+                        )
                         costs[t.accelerator] = _analytic_metrics(works, t.accelerator)
                     cost = costs[t.accelerator]
                     for mi, m in enumerate(METRICS):
@@ -292,4 +308,3 @@ def _total_macs(graphs: Sequence[OpGraph]) -> np.ndarray:
 def set_threads(threads: int) -> None:
     """Set torch's intra-op threads (the service and CLI call this once)."""
     torch.set_num_threads(threads)
-

@@ -171,7 +171,8 @@ def label_weights(targets: Sequence[str], analytic_weight: float = 1.0) -> np.nd
     """Loss weight of each :func:`output_names` column: ``analytic_weight`` for an analytic
     target's, 1 for the rest (a target unknown to :data:`TARGETS` counts as measured)."""
     per_target = [
-        analytic_weight if t in TARGETS and TARGETS[t].labels == "analytic" else 1.0 for t in targets
+        analytic_weight if t in TARGETS and TARGETS[t].labels == "analytic" else 1.0
+        for t in targets
     ]
     return np.repeat(np.asarray(per_target, np.float32), len(METRICS))
 
@@ -553,7 +554,11 @@ class GNNRegressor:
         """Where the member seeded ``seed`` saves its state: named by everything its training path
         depends on (options, seed, labels, features), so that only the same run resumes."""
         digest = hashlib.sha256()
-        digest.update(json.dumps({p: getattr(self, p) for p in _STATE_PARAMS} | {"seed": seed}, sort_keys=True).encode())
+        digest.update(
+            json.dumps(
+                {p: getattr(self, p) for p in _STATE_PARAMS} | {"seed": seed}, sort_keys=True
+            ).encode()
+        )
         digest.update(json.dumps(arrays.targets).encode())
         for a in (arrays.y, arrays.mask):
             digest.update(np.ascontiguousarray(a).tobytes())
@@ -607,7 +612,9 @@ _PARAMS = (
 #: numbers (a run resumed with other values of them continues the same run; the member's own
 #: seed is hashed apart). By exclusion, so that an option added later counts by default.
 _STATE_PARAMS = tuple(
-    p for p in _PARAMS if p not in ("members", "workers", "report_every", "seed", "threads", "state_dir")
+    p
+    for p in _PARAMS
+    if p not in ("members", "workers", "report_every", "seed", "threads", "state_dir")
 )
 
 
@@ -671,16 +678,41 @@ def feature_batches(graphs: Sequence[OpGraph], batch_size: int = 512) -> Iterabl
 PARALLEL_MIN_NODES = 1024
 
 
-def forward_log(model: PerfGNN | PerfEnsemble, batches: Iterable[FeatureBatch], threads: int = 1) -> np.ndarray:
+#: Arithmetic of the forward pass's message-passing body: ``float32`` (exact, the default) or
+#: ``bfloat16`` (CPU autocast of its matrix products; readout and heads stay float32).
+FORWARD_DTYPES: tuple[str, ...] = ("float32", "bfloat16")
+
+
+def check_forward_dtype(dtype: str) -> None:
+    """Raise ``ValueError`` for an unknown ``dtype``, or ``bfloat16`` on a CPU without it."""
+    if dtype not in FORWARD_DTYPES:
+        raise ValueError(f"dtype must be one of {FORWARD_DTYPES}, got {dtype!r}")
+    if dtype == "bfloat16" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        raise ValueError(
+            "dtype 'bfloat16' needs a CPU with native bfloat16 arithmetic (AVX512-BF16 or AMX); "
+            "this one has none, where it would be slower than float32"
+        )
+
+
+def forward_log(
+    model: PerfGNN | PerfEnsemble,
+    batches: Iterable[FeatureBatch],
+    threads: int = 1,
+    dtype: str = "float32",
+) -> np.ndarray:
     """Log-space outputs ``[G, n_outputs]`` of ``model`` over feature batches, without autograd.
 
     Runs on ``threads`` torch threads (one for batches under :data:`PARALLEL_MIN_NODES` nodes) and
-    leaves torch set to ``threads``.
+    leaves torch set to ``threads``. ``dtype``: one of :data:`FORWARD_DTYPES`.
     """
+    check_forward_dtype(dtype)
     model.eval()
     outs = []
     try:
-        with torch.inference_mode():
+        with (
+            torch.inference_mode(),
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "bfloat16"),
+        ):
             for fb in batches:
                 torch.set_num_threads(threads if len(fb.x) >= PARALLEL_MIN_NODES else 1)
                 outs.append(model(**to_tensors(fb)).numpy())
@@ -690,11 +722,15 @@ def forward_log(model: PerfGNN | PerfEnsemble, batches: Iterable[FeatureBatch], 
 
 
 def predict_log(
-    model: PerfGNN | PerfEnsemble, feats: Sequence[GraphFeatures], threads: int = 1, batch_size: int = 512
+    model: PerfGNN | PerfEnsemble,
+    feats: Sequence[GraphFeatures],
+    threads: int = 1,
+    batch_size: int = 512,
+    dtype: str = "float32",
 ) -> np.ndarray:
     """Run ``model`` over precomputed per-graph features in batches, without autograd."""
     batches = (collate(feats[s : s + batch_size]) for s in range(0, len(feats), batch_size))
-    return forward_log(model, batches, threads)
+    return forward_log(model, batches, threads, dtype)
 
 
 def node_loss(
